@@ -1,0 +1,36 @@
+"""syne-autoterm: tells a Syne Tune hyperparameter search when to stop.
+
+Public API only; torch, plotting, workloads and backends are imported lazily
+by the modules that need them.
+"""
+
+from .criterion import AutoTermination, error_scale_from_decay
+from .error import (
+    EvidenceError,
+    binomial_error,
+    bootstrap_error,
+    nadeau_bengio_error,
+    nadeau_bengio_variance,
+)
+from .evidence import Evidence, evidence_from_records
+from .regret import DomainSearch, beta_schedule, regret_bound, top_n_mask
+from .rule import Decision, StoppingRule
+
+__all__ = [
+    "AutoTermination",
+    "Decision",
+    "DomainSearch",
+    "Evidence",
+    "EvidenceError",
+    "StoppingRule",
+    "beta_schedule",
+    "binomial_error",
+    "bootstrap_error",
+    "error_scale_from_decay",
+    "evidence_from_records",
+    "nadeau_bengio_error",
+    "nadeau_bengio_variance",
+    "regret_bound",
+    "top_n_mask",
+]
+__version__ = "0.1.0"

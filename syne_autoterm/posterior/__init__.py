@@ -1,0 +1,17 @@
+"""Where posterior mean/std come from: the BO searcher's model, or a GP we fit."""
+
+from ._botorch_gp import BoTorchGP, is_botorch_searcher
+from ._encoding import ConfigEncoder, InferredEncoder
+from ._sklearn_gp import SklearnGP
+from ._types import FittedPosterior, PosteriorFitter, standardize
+
+__all__ = [
+    "BoTorchGP",
+    "ConfigEncoder",
+    "FittedPosterior",
+    "InferredEncoder",
+    "PosteriorFitter",
+    "SklearnGP",
+    "is_botorch_searcher",
+    "standardize",
+]

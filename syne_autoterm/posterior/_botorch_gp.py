@@ -1,0 +1,76 @@
+"""The GP of Syne Tune's BOTorch searcher, rebuilt so its posterior can be read.
+
+``BoTorchSearcher`` keeps its fitted model in a local variable and trains it on
+X rows in trial-id order against y in completion order (misaligned with more
+than one worker). We rebuild the same model class (``SingleTaskGP``, double
+precision, the searcher's input warping) on the same encoding, aligned by trial
+id. torch is imported only here, only when this path is used.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._types import standardize
+
+
+class BoTorchGPPosterior:
+    def __init__(self, model, y_mean: float, y_std: float):
+        self._model, self._y_mean, self._y_std = model, y_mean, y_std
+
+    def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        with torch.no_grad():
+            post = self._model.posterior(torch.as_tensor(np.atleast_2d(features), dtype=torch.float64))
+            mean = post.mean.squeeze(-1).numpy()
+            var = post.variance.squeeze(-1).clamp_min(0.0).numpy()
+        return mean * self._y_std + self._y_mean, np.sqrt(var) * self._y_std
+
+
+class BoTorchGP:
+    """``SingleTaskGP`` fitted by ``fit_gpytorch_mll`` (type-II ML, botorch's priors).
+
+    ``noise`` "learned" fits a homoscedastic noise level (the searcher's own GP
+    is effectively noiseless, ``train_Yvar`` clamped to 1e-6, which makes
+    confidence bands collapse at observed points); known per-point noise
+    variances passed to :meth:`fit` are used as ``train_Yvar`` instead.
+    """
+
+    name = "botorch-gp"
+
+    def __init__(self, input_warping: bool = False, seed: int = 0):
+        self.input_warping = input_warping
+        self.seed = seed
+
+    def fit(
+        self, features: np.ndarray, objective: np.ndarray, noise_var: np.ndarray | None = None
+    ) -> BoTorchGPPosterior:
+        import torch
+        from botorch.fit import fit_gpytorch_mll
+        from botorch.models import SingleTaskGP
+        from botorch.models.transforms import Warp
+        from gpytorch.mlls import ExactMarginalLogLikelihood
+
+        y, y_mean, y_std = standardize(objective)
+        X = torch.as_tensor(features, dtype=torch.float64)
+        Y = torch.as_tensor(y, dtype=torch.float64).reshape(-1, 1)
+        Yvar = None
+        if noise_var is not None:
+            Yvar = torch.as_tensor(np.maximum(noise_var / y_std**2, 1e-8), dtype=torch.float64)
+            Yvar = Yvar.reshape(-1, 1)
+        warp = Warp(d=X.shape[-1], indices=list(range(X.shape[-1]))) if self.input_warping else None
+        torch.manual_seed(self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # gpytorch NumericalWarning / botorch input warnings
+            model = SingleTaskGP(X, Y, train_Yvar=Yvar, input_transform=warp)
+            fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        model.eval()
+        return BoTorchGPPosterior(model, y_mean, y_std)
+
+
+def is_botorch_searcher(searcher) -> bool:
+    """True for Syne Tune's BoTorchSearcher, checked without importing torch."""
+    return any(cls.__name__ == "BoTorchSearcher" for cls in type(searcher).__mro__)

@@ -1,0 +1,98 @@
+"""Property tests: the regret bound is >= 0 and shrinks with the posterior uncertainty."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import Matern
+
+from syne_autoterm import DomainSearch, regret_bound
+from syne_autoterm.posterior._sklearn_gp import SklearnGPPosterior
+
+SEARCH = DomainSearch(n_candidates=200, n_starts=3, n_rounds=2, n_samples=16)
+
+
+class _Posterior:
+    """mean = a . sin(3x) + b, std = scale * (0.1 + |cos(x)|) with random coefficients."""
+
+    def __init__(self, a, b, scale):
+        self.a, self.b, self.scale = a, b, scale
+
+    def predict(self, x):
+        x = np.atleast_2d(x)
+        mean = np.sin(3 * x) @ self.a + self.b
+        std = self.scale * (0.1 + np.abs(np.cos(x)).mean(axis=1))
+        return mean, std
+
+
+def _clip(x):
+    return np.clip(x, 0, 1)
+
+
+def _uniform(d):
+    return lambda n, rng: rng.uniform(size=(n, d))
+
+
+coefs = st.lists(st.floats(-5, 5), min_size=1, max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=coefs,
+    b=st.floats(-100, 100),
+    scale=st.floats(0, 10),
+    beta=st.floats(0, 20),
+    n_obs=st.integers(1, 10),
+    seed=st.integers(0, 2**16),
+)
+def test_bound_is_nonnegative(a, b, scale, beta, n_obs, seed):
+    d = len(a)
+    rng = np.random.RandomState(seed)
+    observed = rng.uniform(size=(n_obs, d))
+    bound = regret_bound(_Posterior(np.array(a), b, scale), observed, beta, _uniform(d), _clip, SEARCH, rng)
+    assert bound.value >= 0.0
+    assert bound.min_lcb_domain <= bound.min_ucb_observed + 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    a=coefs,
+    scale=st.floats(1e-6, 5),
+    shrink=st.floats(0.0, 1.0),
+    beta=st.floats(0.1, 20),
+    seed=st.integers(0, 2**16),
+)
+def test_bound_shrinks_with_posterior_std(a, scale, shrink, beta, seed):
+    d = len(a)
+    observed = np.random.RandomState(seed).uniform(size=(5, d))
+
+    def bound(s):
+        return regret_bound(
+            _Posterior(np.array(a), 0.0, s), observed, beta, _uniform(d), _clip, SEARCH,
+            np.random.RandomState(seed),
+        ).value
+
+    assert bound(scale * shrink) <= bound(scale) + 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    noise_hi=st.floats(1e-3, 1e-1),
+    factor=st.floats(0.01, 0.5),
+)
+def test_bound_shrinks_with_gp_noise(seed, noise_hi, factor):
+    """A GP with fixed kernel: less observation noise, tighter bands, smaller bound."""
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(size=(25, 2))
+    y = np.sin(4 * x[:, 0]) + (x[:, 1] - 0.5) ** 2
+
+    def bound(noise_var):
+        gp = GaussianProcessRegressor(Matern(0.3, nu=2.5), alpha=noise_var, optimizer=None)
+        gp.fit(x, y)
+        return regret_bound(
+            SklearnGPPosterior(gp, 0.0, 1.0), x, 2.0, _uniform(2), _clip, SEARCH,
+            np.random.RandomState(seed),
+        ).value
+
+    assert bound(noise_hi * factor) <= bound(noise_hi) + 1e-9

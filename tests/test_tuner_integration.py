@@ -1,0 +1,103 @@
+"""AutoTermination inside real Syne Tune Tuners: simulator with BOTorch, PythonBackend."""
+
+from syne_tune import StoppingCriterion, Tuner
+from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+from syne_tune.blackbox_repository import UserBlackboxBackend
+from syne_tune.config_space import uniform
+from syne_tune.optimizer.baselines import BOTorch
+
+from syne_autoterm import AutoTermination
+from syne_autoterm.simulation import FoldFunctionBlackbox
+
+SPACE = {"x": uniform(-2, 2), "y": uniform(-2, 2)}
+BUDGET = 150
+
+
+def _run_simulated(fold_noise: float, tmp_path, seed: int = 1):
+    def folds(config, rng):
+        f = (config["x"] - 0.3) ** 2 + 0.5 * (config["y"] + 0.4) ** 2
+        return f + fold_noise * rng.standard_normal(10)
+
+    backend = UserBlackboxBackend(FoldFunctionBlackbox(SPACE, folds, 10), elapsed_time_attr="elapsed_time")
+    scheduler = BOTorch(
+        SPACE, metric="error", do_minimize=True, random_seed=seed,
+        searcher_kwargs={"optimization_strategy": "random", "num_raw_samples": 500},
+    )
+    criterion = AutoTermination(
+        metric="error", mode="min", fold_metrics="cv_fold_", scheduler=scheduler,
+        trace_path=tmp_path / "trace.jsonl",
+    )
+    budget = StoppingCriterion(max_num_trials_completed=BUDGET - 1)  # strict '>': stops at 150
+    tuner = Tuner(
+        backend, scheduler, stop_criterion=lambda s: criterion(s) or budget(s), n_workers=1,
+        sleep_time=0, callbacks=[SimulatorCallback()], save_tuner=False,
+        results_update_interval=1e9, print_update_interval=1e9,
+        tuner_name=f"autoterm-test-{seed}",
+    )
+    tuner.run()
+    return criterion, tuner
+
+
+def test_stops_on_noisy_folds_after_warm_up(tmp_path):
+    criterion, tuner = _run_simulated(0.05, tmp_path)
+    last = criterion.history[-1]
+    assert last["stop"] is True
+    assert last["regret_bound"] < last["stat_error"]
+    assert criterion.warm_up <= last["n_completed"] < BUDGET // 2
+    assert tuner.tuning_status.num_trials_completed == last["n_completed"]
+    assert all(not r["stop"] for r in criterion.history[:-1])
+    # the searcher's model class on the searcher's encoding
+    assert last["posterior"] == "botorch-gp"
+    # simulated time read from st_tuner_time, not the (tiny) real wallclock
+    assert last["tuner_time"] > 10 * last["wallclock_time"]
+    # one check per newly completed set, each timed and traced
+    ns = [r["n_completed"] for r in criterion.history]
+    assert ns == sorted(set(ns))
+    assert all(r["seconds"] > 0 for r in criterion.history)
+    lines = (tmp_path / "trace.jsonl").read_text().splitlines()
+    assert len(lines) == len(criterion.history)
+
+
+def test_does_not_stop_without_validation_noise(tmp_path):
+    criterion, tuner = _run_simulated(1e-9, tmp_path, seed=2)
+    assert not any(r["stop"] for r in criterion.history)
+    assert tuner.tuning_status.num_trials_completed >= BUDGET
+    last = criterion.history[-1]
+    assert last["regret_bound"] > last["stat_error"]
+
+
+def _python_backend_objective(x: float, y: float):
+    import numpy as np
+    from syne_tune import Reporter
+
+    rng = np.random.default_rng(abs(hash((round(x, 6), round(y, 6)))) % 2**32)
+    f = (x - 0.3) ** 2 + 0.5 * (y + 0.4) ** 2
+    folds = f + 0.3 * rng.standard_normal(5)
+    Reporter()(error=float(folds.mean()), **{f"cv_fold_{i}": float(v) for i, v in enumerate(folds)})
+
+
+def test_python_backend_with_random_search(tmp_path):
+    from syne_tune.backend import PythonBackend
+    from syne_tune.optimizer.baselines import RandomSearch
+
+    scheduler = RandomSearch(SPACE, metrics=["error"], do_minimize=True, random_seed=0)
+    criterion = AutoTermination(
+        metric="error", fold_metrics="cv_fold_", scheduler=scheduler, warm_up=6, top_min=6
+    )
+    budget = StoppingCriterion(max_num_trials_completed=16)
+    tuner = Tuner(
+        PythonBackend(_python_backend_objective, config_space=SPACE), scheduler,
+        stop_criterion=lambda s: criterion(s) or budget(s), n_workers=2, sleep_time=0.5,
+        save_tuner=False, tuner_name="autoterm-python-backend",
+    )
+    tuner.run()
+    assert criterion.history, "the criterion never ran"
+    assert not any("check failed" in r["reason"] for r in criterion.history)
+    checked = [r for r in criterion.history if "regret_bound" in r]
+    assert checked and all(r["posterior"] == "sklearn-gp" for r in checked)
+    assert all(r["regret_bound"] >= 0 and r["stat_error"] > 0 for r in checked)
+    assert all(r["stop"] == (r["regret_bound"] < r["stat_error"]) for r in checked)
+    ns = [r["n_completed"] for r in criterion.history]
+    assert ns == sorted(set(ns)), "a check ran without a new completed trial"
+    ids = [r["incumbent_trial_id"] for r in checked]
+    assert all(i in tuner.tuning_status.trial_rows for i in ids)
