@@ -25,7 +25,7 @@ from typing import Any, Sequence
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-SEARCHERS = ("botorch", "random", "tpe", "bore")
+SEARCHERS = ("botorch", "random", "tpe", "bore", "asha")
 RULES = ("autoterm", "conv", "ei", "pi", "plateau", "none")
 TRACE_FILE = "autoterm_trace.jsonl"
 SUMMARY_FILE = "autoterm_summary.json"
@@ -136,9 +136,15 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------ tune
-def _make_scheduler(searcher: str, space: dict, metric: str, seed: int):
+def _make_scheduler(searcher: str, space: dict, metric: str, seed: int, folds: int):
     from syne_tune.optimizer import baselines
 
+    if searcher == "asha":
+        # Multi-fidelity over CV folds: a trial reports after every fold and ASHA
+        # may stop it after 1, 3, 9, ... folds; only trials that ran all folds
+        # are evidence for the stopping rule.
+        return baselines.ASHA(space, metric=metric, time_attr="fold", max_t=folds,
+                              do_minimize=True, random_seed=seed, reduction_factor=3)
     if searcher == "botorch":
         return baselines.BOTorch(space, metric=metric, do_minimize=True, random_seed=seed)
     if searcher == "random":
@@ -152,6 +158,8 @@ def _make_scheduler(searcher: str, space: dict, metric: str, seed: int):
 
 def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
     common = dict(metric=metric, mode="min", scheduler=scheduler, warm_up=args.warm_up)
+    if args.searcher == "asha":
+        common.update(resource_attr="fold", max_resource=args.folds)
     if args.stopping_rule == "none":
         return None
     if args.stopping_rule == "autoterm":
@@ -211,8 +219,9 @@ def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .workloads.train import TRAIN_SCRIPT, train_config_space
 
     metric = "error"
-    space = train_config_space(args.dataset, args.model, folds=args.folds, seed=args.seed)
-    scheduler = _make_scheduler(args.searcher, space, metric, args.seed)
+    fixed = {"report_every_fold": 1} if args.searcher == "asha" else {}
+    space = train_config_space(args.dataset, args.model, folds=args.folds, seed=args.seed, **fixed)
+    scheduler = _make_scheduler(args.searcher, space, metric, args.seed, args.folds)
     rule = _make_rule(args, scheduler, metric)
     budget = StoppingCriterion(
         max_num_trials_completed=args.max_trials - 1,  # Syne Tune compares with a strict '>'
@@ -233,6 +242,8 @@ def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "test_metric": "test_error", "dataset": args.dataset, "model": args.model,
             "searcher": args.searcher, "stopping_rule": args.stopping_rule,
             "trace_file": TRACE_FILE,
+            "resource_attr": "fold" if args.searcher == "asha" else None,
+            "max_resource": args.folds if args.searcher == "asha" else None,
         }
     }
     callbacks = [StoreResultsCallback()]
@@ -277,11 +288,12 @@ def _finish(out_dir: Path, name: str, meta: dict, history: list, seconds: float 
     from .report import completed_trials, format_summary, incumbent_curve, summarize
 
     results = load_experiment(name).results
+    resource = (meta.get("resource_attr"), meta.get("max_resource"))
     summary = summarize(results, history, meta["metric"], meta["mode"], meta["fold_metrics"],
-                        meta.get("test_metric"), seconds, budget_reason)
+                        meta.get("test_metric"), seconds, budget_reason, *resource)
     if seconds is None and results is not None and "st_tuner_time" in results:
         summary.wallclock_seconds = float(results["st_tuner_time"].max())
-    trials = completed_trials(results, meta["metric"])
+    trials = completed_trials(results, meta["metric"], *resource)
     curve = incumbent_curve(trials, meta["metric"], meta["mode"], meta.get("test_metric")) \
         if len(trials) else None
     png = plot_decisions(history, out_dir / PLOT_FILE, curve,

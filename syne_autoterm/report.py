@@ -32,10 +32,21 @@ class Summary:
     metric: str = "error"
 
 
-def completed_trials(results: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Last reported row of every trial that reported ``metric``, in reporting order."""
+def completed_trials(
+    results: pd.DataFrame,
+    metric: str,
+    resource_attr: str | None = None,
+    max_resource: float | None = None,
+) -> pd.DataFrame:
+    """Last reported row of every trial that reported ``metric``, in reporting order.
+
+    With ``resource_attr``/``max_resource`` (multi-fidelity), only rows at the
+    maximum resource count: a trial ASHA stopped after one fold is no result.
+    """
     if results is None or len(results) == 0 or metric not in results:
         return pd.DataFrame()
+    if resource_attr and max_resource is not None and resource_attr in results:
+        results = results[pd.to_numeric(results[resource_attr], errors="coerce") >= max_resource]
     # ``st_status`` is the status when a row was reported (InProgress for a
     # trial's only report), so it cannot tell completed trials apart.
     df = results.dropna(subset=[metric])
@@ -74,8 +85,10 @@ def summarize(
     test_metric: str | None = "test_error",
     wallclock_seconds: float | None = None,
     budget_reason: str | None = None,
+    resource_attr: str | None = None,
+    max_resource: float | None = None,
 ) -> Summary:
-    trials = completed_trials(results, metric)
+    trials = completed_trials(results, metric, resource_attr, max_resource)
     stops = [r for r in history if r.get("stop")]
     if stops:
         reason, by_rule = stops[0]["reason"], True
@@ -94,9 +107,10 @@ def summarize(
         return summary
     best = trials.iloc[int(np.nanargmin(np.where(np.isfinite(objective), objective, np.inf)))]
     summary.best_trial_id = int(best["trial_id"])
-    summary.best_config = {
-        c[len("config_"):]: _plain(best[c]) for c in trials.columns if c.startswith("config_")
-    }
+    # Constants of the config space (dataset, model, folds, ...) are not tuned.
+    tuned = [c for c in trials.columns
+             if c.startswith("config_") and (len(trials) == 1 or trials[c].nunique() > 1)]
+    summary.best_config = {c[len("config_"):]: _plain(best[c]) for c in tuned}
     summary.best_value = float(best[metric])
     if fold_prefix:
         folds = best[fold_names_from_prefix(fold_prefix, trials.columns)].to_numpy(dtype=float)

@@ -23,6 +23,8 @@ import time
 import warnings
 from typing import Any
 
+from typing import Callable
+
 import numpy as np
 
 from syne_autoterm.workloads.datasets import Dataset, load_dataset
@@ -36,8 +38,13 @@ def cross_validate_config(
     folds: int = 10,
     seed: int = 0,
     test_size: float = 0.2,
+    on_fold: Callable[[int, list[float]], None] | None = None,
 ) -> dict[str, float]:
     """Evaluate ``config`` of ``model`` on ``dataset`` by ``folds``-fold CV.
+
+    ``on_fold(k, fold_errors)`` is called after each of the first ``folds - 1``
+    folds (``k`` folds done): multi-fidelity schedulers (ASHA) use the running
+    mean as an early, cheaper estimate and may stop the trial there.
 
     Returns ``error`` (mean fold error, the metric to minimise),
     ``test_error``, ``cv_fold_0..cv_fold_{k-1}``,
@@ -78,6 +85,8 @@ def cross_validate_config(
             val_pred = _predict(fitted, X_train[val_idx], dataset.n_classes)
             fold_errors.append(_error(val_pred, y_train[val_idx], classification))
             test_sum += _predict(fitted, X_test, dataset.n_classes)
+            if on_fold is not None and k + 1 < folds:
+                on_fold(k + 1, list(fold_errors))
 
     ordered: dict[str, float] = {
         "error": float(np.mean(fold_errors)),

