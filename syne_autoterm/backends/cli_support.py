@@ -1,0 +1,235 @@
+"""``--sm-*`` command-line options for ``syne-autoterm tune --backend sagemaker``.
+
+The CLI (``syne_autoterm/cli.py``) owns the sub-commands; this module owns
+everything SageMaker-specific so the CLI stays free of boto3 details:
+
+* :func:`add_sagemaker_arguments` adds an argument group to the ``tune`` parser;
+* :func:`make_sagemaker_backend_from_args` builds the ``SageMakerBackend``;
+* :func:`launch_remote_from_args` starts the tuning loop itself on SageMaker
+  (``--remote``) and forwards the original arguments.
+
+Defaults for the three required settings can come from the environment
+(``SYNE_AUTOTERM_SM_IMAGE_URI``, ``SYNE_AUTOTERM_SM_ROLE_ARN``,
+``SYNE_AUTOTERM_SM_S3_PREFIX``) so they need not be typed on every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+ENV_IMAGE_URI = "SYNE_AUTOTERM_SM_IMAGE_URI"
+ENV_ROLE_ARN = "SYNE_AUTOTERM_SM_ROLE_ARN"
+ENV_S3_PREFIX = "SYNE_AUTOTERM_SM_S3_PREFIX"
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
+    return any(option in action.option_strings for action in parser._actions)
+
+
+def add_sagemaker_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--sm-*`` options (and ``--remote`` unless the CLI has it)."""
+    g = parser.add_argument_group(
+        "SageMaker backend (--backend sagemaker)",
+        "Each trial runs as one SageMaker training job; see docs/sagemaker.md.",
+    )
+    g.add_argument(
+        "--sm-image-uri",
+        default=os.environ.get(ENV_IMAGE_URI),
+        help=f"training image URI (default: ${ENV_IMAGE_URI})",
+    )
+    g.add_argument(
+        "--sm-role-arn",
+        default=os.environ.get(ENV_ROLE_ARN),
+        help=f"execution role ARN of the training jobs (default: ${ENV_ROLE_ARN})",
+    )
+    g.add_argument(
+        "--sm-s3-prefix",
+        default=os.environ.get(ENV_S3_PREFIX),
+        help=f"s3://bucket/prefix for code, checkpoints, outputs (default: ${ENV_S3_PREFIX})",
+    )
+    g.add_argument("--sm-region", default=None, help="AWS region (default: the boto3 default)")
+    g.add_argument("--sm-instance-type", default="ml.m5.large", help="instance type per trial")
+    g.add_argument("--sm-instance-count", type=int, default=1, help="instances per trial")
+    g.add_argument("--sm-volume-size-gb", type=int, default=30, help="EBS volume per instance")
+    g.add_argument(
+        "--sm-max-run-seconds",
+        type=int,
+        default=86400,
+        help="MaxRuntimeInSeconds of each trial job",
+    )
+    g.add_argument(
+        "--sm-source-dir",
+        default=None,
+        help="folder shipped with the script (must contain it); its requirements.txt is installed",
+    )
+    g.add_argument(
+        "--sm-requirement",
+        action="append",
+        default=None,
+        metavar="PIP_SPEC",
+        help="extra pip requirement for each trial job (repeatable; added to the "
+        "source dir's requirements.txt)",
+    )
+    g.add_argument("--sm-spot", action="store_true", help="use managed spot training")
+    g.add_argument(
+        "--sm-max-wait-seconds",
+        type=int,
+        default=None,
+        help="MaxWaitTimeInSeconds for spot jobs (default 2 x max run)",
+    )
+    g.add_argument(
+        "--sm-checkpoint-s3-uri",
+        default=None,
+        help="base S3 URI for per-trial checkpoints (default <s3-prefix>/<tuner>/checkpoints)",
+    )
+    g.add_argument(
+        "--sm-env",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment variable for the training containers (repeatable)",
+    )
+    g.add_argument(
+        "--sm-tag",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="tag for the training jobs (repeatable)",
+    )
+    g.add_argument("--sm-job-name-prefix", default="autoterm", help="prefix of job names")
+    g.add_argument(
+        "--sm-metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="metric to plot in the SageMaker console (repeatable, cosmetic)",
+    )
+    g.add_argument(
+        "--sm-poll-interval",
+        type=float,
+        default=10.0,
+        help="seconds between two status/log polls of one job",
+    )
+    g.add_argument("--sm-endpoint-url", default=None, help=argparse.SUPPRESS)
+    if not _has_option(parser, "--remote"):
+        g.add_argument(
+            "--remote",
+            action="store_true",
+            help="run the tuning loop itself as a SageMaker job (results go to S3)",
+        )
+    g.add_argument(
+        "--sm-remote-instance-type",
+        default="ml.m5.large",
+        help="instance type of the remote tuner job (--remote)",
+    )
+    g.add_argument(
+        "--sm-remote-max-run-seconds",
+        type=int,
+        default=5 * 86400,
+        help="MaxRuntimeInSeconds of the remote tuner job",
+    )
+    g.add_argument(
+        "--sm-remote-requirement",
+        action="append",
+        default=[],
+        metavar="PIP_SPEC",
+        help="extra pip requirement for the remote tuner job (repeatable)",
+    )
+    g.add_argument(
+        "--sm-remote-no-wait",
+        action="store_true",
+        help="start the remote job and return without tailing its log",
+    )
+
+
+def _require(args: Any, name: str, flag: str, env: str | None = None) -> str:
+    value = getattr(args, name, None)
+    if not value:
+        hint = f" (or set ${env})" if env else ""
+        raise ValueError(f"{flag} is required with --backend sagemaker{hint}")
+    return value
+
+
+def make_sagemaker_backend_from_args(args: argparse.Namespace, entry_point: str) -> Any:
+    """Build a :class:`~syne_autoterm.backends.SageMakerBackend` from parsed ``--sm-*`` options.
+
+    Raises ``ValueError`` naming the missing flag (the CLI can turn it into ``parser.error``).
+    """
+    from .sagemaker import SageMakerBackend
+
+    return SageMakerBackend(
+        entry_point=entry_point,
+        image_uri=_require(args, "sm_image_uri", "--sm-image-uri", ENV_IMAGE_URI),
+        role_arn=_require(args, "sm_role_arn", "--sm-role-arn", ENV_ROLE_ARN),
+        s3_prefix=_require(args, "sm_s3_prefix", "--sm-s3-prefix", ENV_S3_PREFIX),
+        instance_type=args.sm_instance_type,
+        instance_count=args.sm_instance_count,
+        volume_size_gb=args.sm_volume_size_gb,
+        max_run_seconds=args.sm_max_run_seconds,
+        source_dir=args.sm_source_dir,
+        requirements=args.sm_requirement,
+        use_spot=args.sm_spot,
+        max_wait_seconds=args.sm_max_wait_seconds,
+        checkpoint_s3_uri=args.sm_checkpoint_s3_uri,
+        environment=dict(args.sm_env),
+        tags=dict(args.sm_tag),
+        job_name_prefix=args.sm_job_name_prefix,
+        metrics_names=args.sm_metric,
+        poll_interval=args.sm_poll_interval,
+        region_name=args.sm_region,
+        endpoint_url=args.sm_endpoint_url,
+    )
+
+
+def launch_remote_from_args(
+    args: argparse.Namespace, argv: Sequence[str], entry_point: str | None = None
+) -> int:
+    """Start the remote tuner job for ``syne-autoterm tune ... --remote``.
+
+    :param argv: the CLI arguments as typed, without the program name
+        (``sys.argv[1:]``, starting with ``tune``); they are forwarded to the
+        remote ``python -m syne_autoterm.cli`` minus ``--remote``/``--sm-remote-*``,
+        with a user script path (if any) rewritten to its place in the shipped
+        source dir
+    :param entry_point: a user script as it appears in ``argv`` (default:
+        ``args.entry_point`` or ``args.script`` if the CLI has them; ``None``
+        when the CLI's built-in training script is used -- it ships with the package)
+    :return: process exit code: 0 if the remote job completed (or was left
+        running with ``--sm-remote-no-wait`` / Ctrl-C), 1 if it failed or was stopped
+    """
+    from .remote import launch_remote
+
+    entry = entry_point or getattr(args, "entry_point", None) or getattr(args, "script", None)
+    extra = list(args.sm_remote_requirement)
+    if getattr(args, "searcher", None) == "botorch":
+        extra.append("botorch>=0.12")  # optional extra of the package, needed by this searcher
+    result = launch_remote(
+        None if entry is None else str(entry),
+        list(argv),
+        image_uri=_require(args, "sm_image_uri", "--sm-image-uri", ENV_IMAGE_URI),
+        role_arn=_require(args, "sm_role_arn", "--sm-role-arn", ENV_ROLE_ARN),
+        s3_prefix=_require(args, "sm_s3_prefix", "--sm-s3-prefix", ENV_S3_PREFIX),
+        source_dir=args.sm_source_dir,
+        instance_type=args.sm_remote_instance_type,
+        max_run_seconds=args.sm_remote_max_run_seconds,
+        environment=dict(args.sm_env),
+        tags=dict(args.sm_tag),
+        extra_requirements=extra,
+        region_name=args.sm_region,
+        endpoint_url=args.sm_endpoint_url,
+        wait=not args.sm_remote_no_wait,
+        poll_interval=max(args.sm_poll_interval, 1.0),
+    )
+    return 1 if result.status in ("Failed", "Stopped") else 0
