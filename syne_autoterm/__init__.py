@@ -9,6 +9,7 @@ from .error import (
     EvidenceError,
     binomial_error,
     bootstrap_error,
+    mean_standard_error,
     nadeau_bengio_error,
     nadeau_bengio_variance,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "bootstrap_error",
     "error_scale_from_decay",
     "evidence_from_records",
+    "mean_standard_error",
     "nadeau_bengio_error",
     "nadeau_bengio_variance",
     "regret_bound",

@@ -333,7 +333,16 @@ def explain(args: argparse.Namespace) -> int:
     out_dir = _experiment_path(exp, name)
     trace = out_dir / meta.get("trace_file", TRACE_FILE)
     history = read_trace(trace) if trace.exists() else []
-    return _finish(out_dir, name, meta, history, None, None)
+    # Why a job ended without the rule firing (budget, failures) is known only
+    # to the run that ended it: take it from the summary that run wrote.
+    budget_reason = None
+    summary_file = out_dir / SUMMARY_FILE
+    if summary_file.exists() and not any(r.get("stop") for r in history):
+        try:
+            budget_reason = json.loads(summary_file.read_text()).get("stop_reason")
+        except (OSError, ValueError):
+            budget_reason = None
+    return _finish(out_dir, name, meta, history, None, budget_reason)
 
 
 def _experiment_path(exp: Any, name: str) -> Path:

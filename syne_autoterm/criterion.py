@@ -8,14 +8,26 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .error import CVError, EvidenceError, nadeau_bengio_variance
-from .evidence import Evidence
+from .error import (
+    CVError,
+    EvidenceError,
+    binomial_error,
+    bootstrap_error,
+    mean_standard_error,
+    nadeau_bengio_variance,
+)
+from .evidence import Evidence, FoldAudit, audit_folds, fold_array, to_float_array
 from .posterior import BoTorchGP, ConfigEncoder, InferredEncoder, SklearnGP, is_botorch_searcher
-from .regret import DomainSearch, beta_schedule, regret_bound, top_n_mask
-from .rule import Decision, StoppingRule
+from .posterior._types import is_constant
+from .regret import DomainSearch, PosteriorError, beta_schedule, regret_bound, top_n_mask
+from .rule import Decision, StoppingRule, check_float, check_int
 
 POSTERIORS = ("auto", "botorch", "sklearn")
 GP_NOISE = ("learned", "folds")
+ERROR_ESTIMATORS = ("cv", "bootstrap", "binomial")
+
+# Noise floors (standardised units) of the retries after a failed GP fit.
+RETRY_JITTERS = (1e-4, 1e-2)
 
 # The authors' ``decay`` is a multiple of the 0.21 variance factor of 10-fold CV
 # (sqrt(1/10 + 1/9) = 0.459...): threshold = incumbent_std / 0.21 * decay.
@@ -39,8 +51,8 @@ class AutoTermination(StoppingRule):
        the scheduler is Syne Tune's BOTorch, otherwise a scikit-learn GP;
     2. bounds the regret by ``min_{top} ucb - min_{domain} lcb`` with
        ``beta_t = beta_scale * 2 log(d t^2 pi^2 / (6 delta))``;
-    3. takes the statistical error of the current incumbent from its fold
-       scores (Nadeau-Bengio corrected), recomputed at every check;
+    3. takes the statistical error of the current incumbent (see
+       ``error_estimator``), recomputed at every check;
     4. stops, after ``warm_up`` completed trials, iff the bound is below
        ``error_scale * error`` (or below ``threshold`` when one is given).
 
@@ -48,8 +60,8 @@ class AutoTermination(StoppingRule):
         ``Ours_<decay>`` is ``error_scale = decay / 0.21`` (see
         :func:`error_scale_from_decay`): 1.0 is the plain Nadeau-Bengio error,
         larger values stop earlier at more risk.
-    :param threshold: fixed threshold on the bound instead of the CV error
-        (the paper's non-CV experiments); fold scores are then not needed.
+    :param threshold: fixed threshold on the bound instead of the statistical
+        error (the paper's non-CV experiments); fold scores are then not needed.
     :param test_train_ratio: ``n_test/n_train`` of the CV scheme; None means
         k-fold, ``1/(k-1)``.
     :param ddof: 1 for the sample variance of the folds (default), 0 as in the
@@ -60,11 +72,67 @@ class AutoTermination(StoppingRule):
     :param posterior: "auto" (searcher's BoTorch model when there is one,
         scikit-learn GP otherwise), "botorch" or "sklearn".
     :param gp_noise: "learned" (homoscedastic noise fitted by the GP, as in the
-        paper) or "folds" (each trial's Nadeau-Bengio variance as known
-        observation noise: the GP then models the generalisation error that the
-        fold scores estimate).
+        paper) or "folds" (each trial's error variance, from the chosen
+        ``error_estimator``, as known observation noise: the GP then models
+        the generalisation error that the validation scores estimate).
     :param seed: the random domain candidates of a check with ``n`` trials use
         ``seed + n``, so replaying a trajectory gives the same decisions.
+    :param error_estimator: how the incumbent's statistical error is estimated.
+
+        * ``"cv"`` (default): Nadeau-Bengio corrected std of the k fold scores
+          named by ``fold_metrics`` (``cv_fold_0``, ``cv_fold_1``, ...).
+        * ``"bootstrap"``: tuning without cross-validation, each trial reports
+          its per-example validation losses, as ``<prefix><i>`` metrics or as
+          one list-valued metric named ``fold_metrics`` (e.g.
+          ``fold_metrics="val_losses"`` with ``report(val_losses=[...])``;
+          Syne Tune caps a report at 50 KB, a few thousand numbers); the
+          error is the bootstrap standard error of their mean
+          (``n_bootstrap`` resamples, fixed seed).
+        * ``"binomial"``: each trial reports an accuracy (or 0-1 error rate)
+          as the tuned metric and its validation-set size as ``n_val_metric``;
+          the error is ``sqrt(p (1 - p) / n)``. ``fold_metrics`` may be None.
+
+    :param n_val_metric: name of the reported validation-set size ("binomial").
+    :param n_bootstrap: bootstrap resamples ("bootstrap").
+
+    Robustness policies (each problem is logged once per kind, and every
+    check's record lists the kinds it met under ``problems``). The rule is
+    conservative: broken evidence can delay a stop, never cause one.
+
+    * Metric NaN/inf/non-numeric/missing: the trial is left out of the GP
+      and the incumbent; only usable trials count towards ``warm_up``; all
+      broken -> no stop.
+    * All usable metric values equal (up to floating-point noise, relative to
+      their size): nothing to model -> no stop.
+    * Fold scores (``"cv"``/``"bootstrap"``): every trial must report the
+      common count (the explicit ``fold_metrics`` list's length, else the
+      majority count) of finite numbers, at least 2. A trial that does not
+      (missing folds, extra folds, a single fold, NaN/inf/non-numeric scores)
+      is excluded from the error estimate; if it is the incumbent, no stop
+      while it stays the incumbent (another trial's error is not substituted:
+      it could be larger, which would stop earlier than the evidence allows).
+      With ``gp_noise="folds"`` such trials get the median error variance.
+    * Zero error at the incumbent (constant fold scores, accuracy 0 or 1):
+      ``bound < 0`` can never hold -> no stop while it is the incumbent.
+    * Binomial: rate outside [0, 1] or a size that is missing, < 1 or not a
+      whole number -> no error for that trial (incumbent: no stop).
+    * A config that cannot be encoded (wrong type, NaN): left out of the GP;
+      if it is the incumbent's -> no stop.
+    * Duplicated configs are kept (the GP's noise model averages them).
+    * GP fitting failure (exception, non-PSD or ill-conditioned kernel
+      matrix, NaN/inf/negative predictions, a non-finite bound): retried
+      with noise floors of 1e-4 and 1e-2 (standardised units), then with the
+      scikit-learn GP when the BoTorch one failed; if all fail -> no stop.
+    * Any other exception in a check -> logged, no stop (base class).
+    * Scale: objectives are standardised (scale-free constant detection),
+      the GP works in standardised units, the bound and the error are in
+      metric units; 1e-12 and 1e12 scales give the same decisions.
+    * ``mode="max"``: the metric is negated for the GP; fold spreads and
+      binomial errors are direction-free.
+
+    Multi-fidelity schedulers: see :class:`~syne_autoterm.rule.StoppingRule`
+    (only results at the maximum resource are evidence; ``resource_attr`` /
+    ``max_resource`` default to the scheduler's ``time_attr`` / ``max_t``).
     """
 
     name = "autoterm"
@@ -92,43 +160,71 @@ class AutoTermination(StoppingRule):
         trace_path: str | Path | None = None,
         resource_attr: str | None = None,
         max_resource: float | None = None,
+        error_estimator: str = "cv",
+        n_val_metric: str = "n_val",
+        n_bootstrap: int = 1000,
     ):
-        if threshold is None and fold_metrics is None:
-            raise ValueError("give fold_metrics (CV fold scores) or a fixed threshold")
+        if error_estimator not in ERROR_ESTIMATORS:
+            raise ValueError(
+                f"error_estimator must be one of {ERROR_ESTIMATORS}, got {error_estimator!r}"
+            )
+        if not isinstance(n_val_metric, str) or not n_val_metric:
+            raise ValueError(f"n_val_metric must be a non-empty string, got {n_val_metric!r}")
+        needs_folds = error_estimator in ("cv", "bootstrap")
+        if threshold is None and needs_folds and fold_metrics is None:
+            raise ValueError(
+                "give fold_metrics (CV fold scores or per-example losses), "
+                "error_estimator='binomial' or a fixed threshold"
+            )
         super().__init__(
             metric, mode, fold_metrics, scheduler, config_space, warm_up, trace_path,
             resource_attr, max_resource,
         )
-        if not (error_scale > 0 and math.isfinite(error_scale)):
-            raise ValueError(f"error_scale must be a finite number > 0, got {error_scale!r}")
-        if threshold is not None and not (threshold > 0 and math.isfinite(threshold)):
-            raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+        self.error_scale = check_float("error_scale", error_scale, positive=True)
+        if threshold is not None:
+            threshold = check_float("threshold", threshold, positive=True)
+        top_ratio = check_float("top_ratio", top_ratio)
         if not (0.0 < top_ratio <= 1.0):
             raise ValueError(f"top_ratio must lie in (0, 1], got {top_ratio!r}")
-        if int(top_min) != top_min or top_min < 2:
-            raise ValueError(f"top_min must be an integer >= 2, got {top_min!r}")
+        self.top_min = check_int("top_min", top_min, 2)
         if posterior not in POSTERIORS:
             raise ValueError(f"posterior must be one of {POSTERIORS}, got {posterior!r}")
         if gp_noise not in GP_NOISE:
             raise ValueError(f"gp_noise must be one of {GP_NOISE}, got {gp_noise!r}")
-        if gp_noise == "folds" and fold_metrics is None:
+        if gp_noise == "folds" and needs_folds and fold_metrics is None:
             raise ValueError("gp_noise='folds' needs fold_metrics")
-        self.cv_error = CVError(test_train_ratio, ddof)
-        self.cv_error(np.array([0.0, 1.0]))  # validates ddof / ratio now, not mid-tuning
-        beta_schedule(1, 1, delta, beta_scale)  # validates delta / beta_scale
-        self.error_scale = float(error_scale)
-        self.threshold = None if threshold is None else float(threshold)
-        self.delta = float(delta)
-        self.beta_scale = float(beta_scale)
-        self.top_ratio = float(top_ratio)
-        self.top_min = int(top_min)
+        if domain_search is not None and not isinstance(domain_search, DomainSearch):
+            raise ValueError(f"domain_search must be a DomainSearch, got {domain_search!r}")
+        if test_train_ratio is not None:
+            test_train_ratio = check_float("test_train_ratio", test_train_ratio, nonnegative=True)
+        if ddof not in (0, 1) or isinstance(ddof, bool):
+            raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
+        self.cv_error = CVError(test_train_ratio, int(ddof))
+        self.delta = check_float("delta", delta)
+        self.beta_scale = check_float("beta_scale", beta_scale, positive=True)
+        beta_schedule(1, 1, self.delta, self.beta_scale)  # validates delta / beta_scale
+        self.threshold = threshold
+        self.top_ratio = top_ratio
         self.domain_search = domain_search if domain_search is not None else DomainSearch()
         self.posterior = posterior
         self.gp_noise = gp_noise
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0)
+        self.error_estimator = error_estimator
+        self.n_val_metric = n_val_metric
+        self.n_bootstrap = check_int("n_bootstrap", n_bootstrap, 10)
         self._fitters: dict[str, Any] = {}
 
+    def __setstate__(self, state: dict) -> None:
+        # rules pickled before these options existed
+        state.setdefault("error_estimator", "cv")
+        state.setdefault("n_val_metric", "n_val")
+        state.setdefault("n_bootstrap", 1000)
+        super().__setstate__(state)
+
     # ------------------------------------------------------------ plumbing
+    def _extra_metrics(self) -> list[str]:
+        return [self.n_val_metric] if self.error_estimator == "binomial" else []
+
     def _searcher(self) -> Any:
         return getattr(self.scheduler, "searcher", None) if self.scheduler is not None else None
 
@@ -156,97 +252,291 @@ class AutoTermination(StoppingRule):
         )
         return InferredEncoder(evidence.configs)
 
-    def _fitter(self):
-        if self._use_botorch():
-            searcher = self._searcher()
-            warping = bool(getattr(searcher, "input_warping", False)) if searcher else False
-            key = f"botorch-{warping}"
-            if key not in self._fitters:
-                self._fitters[key] = BoTorchGP(input_warping=warping, seed=self.seed)
-        else:
-            key = "sklearn"
-            if key not in self._fitters:
-                self._fitters[key] = SklearnGP(seed=self.seed)
+    def _botorch_fitter(self) -> BoTorchGP:
+        searcher = self._searcher()
+        warping = bool(getattr(searcher, "input_warping", False)) if searcher else False
+        key = f"botorch-{warping}"
+        if key not in self._fitters:
+            self._fitters[key] = BoTorchGP(input_warping=warping, seed=self.seed)
         return self._fitters[key]
 
-    def _fold_noise(self, evidence: Evidence, usable: np.ndarray) -> np.ndarray:
-        """Per-trial Nadeau-Bengio variance; trials without valid folds get the median."""
+    def _sklearn_fitter(self) -> SklearnGP:
+        if "sklearn" not in self._fitters:
+            self._fitters["sklearn"] = SklearnGP(seed=self.seed)
+        return self._fitters["sklearn"]
+
+    def _fitter(self):
+        """The primary posterior fitter (BoTorch's or scikit-learn's GP)."""
+        return self._botorch_fitter() if self._use_botorch() else self._sklearn_fitter()
+
+    def _fit_attempts(self) -> list[tuple[Any, float]]:
+        """``(fitter, jitter)`` in the order tried: primary, primary with more jitter, sklearn."""
+        primary = self._fitter()
+        attempts = [(primary, 0.0), (primary, RETRY_JITTERS[0])]
+        if primary.name != SklearnGP.name:
+            attempts.append((self._sklearn_fitter(), RETRY_JITTERS[0]))
+        attempts.append((self._sklearn_fitter(), RETRY_JITTERS[1]))
+        return attempts
+
+    # ------------------------------------------------------- statistical error
+    def _audit(self, evidence: Evidence) -> FoldAudit:
+        return audit_folds(evidence.folds, expected=self.fold_spec.expected_count(), min_count=2)
+
+    def statistical_error(self, evidence: Evidence, index: int) -> float:
+        """Error of trial ``index``'s validation estimate, before ``error_scale``.
+
+        Raises :class:`~syne_autoterm.error.EvidenceError` when the trial's
+        evidence cannot support one.
+        """
+        if self.error_estimator == "binomial":
+            values = evidence.extras.get(self.n_val_metric)
+            if values is None or len(values) <= index:
+                raise EvidenceError(f"no '{self.n_val_metric}' (validation size) reported")
+            rate = float(to_float_array(evidence.values)[index])
+            return binomial_error(rate, values[index])
+        scores = fold_array(evidence.folds[index])
+        if self.error_estimator == "bootstrap":
+            return bootstrap_error(scores, n_resamples=self.n_bootstrap, seed=self.seed)
+        return self.cv_error(scores)
+
+    def _error_variance(self, evidence: Evidence, index: int) -> float:
+        """Per-trial error variance used as GP noise (closed forms, cheap)."""
+        if self.error_estimator == "cv":
+            scores = fold_array(evidence.folds[index])
+            ratio, ddof = self.cv_error.test_train_ratio, self.cv_error.ddof
+            return nadeau_bengio_variance(scores, ratio, ddof)
+        if self.error_estimator == "bootstrap":
+            return mean_standard_error(fold_array(evidence.folds[index])) ** 2
+        return self.statistical_error(evidence, index) ** 2
+
+    def _trial_noise(
+        self, evidence: Evidence, usable: np.ndarray, audit: FoldAudit | None
+    ) -> np.ndarray:
+        """Per-trial error variances; trials without a usable estimate get the median."""
         noise = np.full(len(evidence), np.nan)
         for i in np.flatnonzero(usable):
+            if audit is not None and not audit.usable(i):
+                continue
             try:
-                noise[i] = nadeau_bengio_variance(
-                    evidence.folds[i], self.cv_error.test_train_ratio, self.cv_error.ddof
-                )
-            except EvidenceError:
+                noise[i] = self._error_variance(evidence, i)
+            except (EvidenceError, ValueError, TypeError, IndexError):
                 pass
         known = noise[usable & np.isfinite(noise)]
         fill = float(np.median(known)) if known.size else 0.0
         return np.where(np.isfinite(noise), noise, fill)
 
-    # ------------------------------------------------------------ the rule
-    def statistical_error(self, evidence: Evidence, index: int) -> float:
-        """Error of trial ``index``'s validation estimate, before ``error_scale``."""
-        return self.cv_error(evidence.folds[index])
+    # kept for callers of the earlier private name
+    def _fold_noise(self, evidence: Evidence, usable: np.ndarray) -> np.ndarray:
+        audit = self._audit(evidence) if self.error_estimator != "binomial" else None
+        return self._trial_noise(evidence, usable, audit)
 
+    def _incumbent_error(
+        self, evidence: Evidence, inc: int, audit: FoldAudit | None, problem
+    ) -> tuple[float | None, str]:
+        """The incumbent's error, or (None, why) when its evidence cannot support one."""
+        tid = evidence.trial_ids[inc]
+        if audit is not None and not audit.usable(inc):
+            kind = audit.kinds[inc]
+            problem(
+                f"incumbent-{kind}",
+                f"incumbent trial {tid} {audit.problems[inc]}: excluded from the error "
+                "estimate; not stopping while it is the incumbent",
+            )
+            return None, f"incumbent trial {tid} {audit.problems[inc]}"
+        try:
+            error = float(self.statistical_error(evidence, inc))
+        except EvidenceError as exc:
+            problem(
+                "incumbent-error",
+                f"incumbent trial {tid}: no statistical error ({exc}); not stopping until "
+                "its error can be estimated",
+            )
+            return None, str(exc)
+        if not math.isfinite(error) or error < 0:
+            problem("incumbent-error", f"incumbent trial {tid}: statistical error is {error}")
+            return None, f"statistical error is {error}"
+        if error == 0.0:
+            problem(
+                "zero-error",
+                f"incumbent trial {tid} has a statistical error of 0 (constant fold scores, or "
+                "an accuracy of 0 or 1): a bound >= 0 can never be below it; no stop while it "
+                "is the incumbent",
+            )
+            return None, f"incumbent trial {tid} has a statistical error of 0"
+        return error, ""
+
+    def _log_fold_problems(self, evidence: Evidence, audit: FoldAudit, inc: int, problem) -> None:
+        for i, kind in enumerate(audit.kinds):
+            if kind is not None and i != inc:
+                problem(
+                    kind,
+                    f"trial {evidence.trial_ids[i]} {audit.problems[i]}: excluded from the "
+                    "error estimate",
+                )
+
+    # ------------------------------------------------------------ encoding
+    @staticmethod
+    def _encode(encoder: Any, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Encoded configs; a row that cannot be encoded is all-NaN."""
+        try:
+            features = np.asarray(encoder.encode(list(configs)), dtype=float)
+            if features.ndim == 2 and len(features) == len(configs):
+                return features
+        except Exception:
+            pass
+        rows = []
+        width = None
+        for config in configs:
+            try:
+                row = np.asarray(encoder.encode([config]), dtype=float).reshape(-1)
+                width = row.size
+            except Exception:
+                row = None
+            rows.append(row)
+        width = width if width is not None else max(1, int(getattr(encoder, "n_features", 1)))
+        return np.array(
+            [r if r is not None and r.size == width else np.full(width, np.nan) for r in rows],
+            dtype=float,
+        ).reshape(len(configs), width)
+
+    # ------------------------------------------------------------ the rule
     def decide(self, evidence: Evidence) -> Decision:
+        problems: list[str] = []
+
+        def problem(kind: str, message: str) -> None:
+            self.log_problem(kind, message)
+            if kind not in problems:
+                problems.append(kind)
+
+        def result(stop: bool, reason: str, details: dict | None = None) -> Decision:
+            details = dict(details or {})
+            if problems:
+                details["problems"] = list(problems)
+            return Decision(stop, reason, details)
+
         n = len(evidence)
         objective = evidence.objective
-        usable = np.isfinite(objective)
-        n_usable = int(usable.sum())
-        if n_usable < n:
-            self.log_problem(
+        finite = np.isfinite(objective)
+        n_finite = int(finite.sum())
+        if n_finite < n:
+            bad = [evidence.trial_ids[i] for i in np.flatnonzero(~finite)]
+            problem(
                 "nonfinite-metric",
-                f"{n - n_usable} completed trial(s) reported a non-finite or missing "
-                f"'{self.metric}': left out of the GP and the incumbent",
+                f"{n - n_finite} completed trial(s) (e.g. trial {bad[0]}) reported a non-finite, "
+                f"non-numeric or missing '{self.metric}': left out of the GP and the incumbent",
             )
-        if n_usable < self.warm_up:
-            return Decision(False, f"warm-up: {n_usable} of {self.warm_up} usable completed trials")
-        inc = evidence.incumbent_index()
+        if n_finite < self.warm_up:
+            return result(
+                False, f"warm-up: {n_finite} of {self.warm_up} usable completed trials"
+            )
+        if is_constant(objective[finite]):
+            problem(
+                "constant-metric",
+                f"all {n_finite} usable trials reported the same '{self.metric}' "
+                f"({float(objective[finite][0]) * evidence.sign:.6g}): nothing to model, not "
+                "stopping until the metric varies",
+            )
+            return result(False, f"all usable '{self.metric}' values are equal: continue")
+        inc = int(np.flatnonzero(finite)[np.argmin(objective[finite])])
         details: dict[str, Any] = {
             "incumbent_trial_id": evidence.trial_ids[inc],
-            "incumbent_value": float(evidence.values[inc]),
+            "incumbent_value": float(evidence.sign * objective[inc]),
         }
+
+        audit = None
+        needs_folds = self.error_estimator != "binomial" and (
+            self.threshold is None or self.gp_noise == "folds"
+        )
+        if needs_folds:
+            audit = self._audit(evidence)
+            self._log_fold_problems(evidence, audit, inc, problem)
         if self.threshold is not None:
             stat_error = None
             limit = self.threshold
         else:
-            try:
-                stat_error = self.statistical_error(evidence, inc)
-            except EvidenceError as exc:
-                self.log_problem(
-                    "incumbent-folds",
-                    f"incumbent trial {evidence.trial_ids[inc]} has unusable fold scores "
-                    f"({exc}): not stopping until its error can be estimated",
-                )
-                return Decision(False, f"no statistical error for the incumbent ({exc})", details)
+            stat_error, why = self._incumbent_error(evidence, inc, audit, problem)
+            if stat_error is None:
+                return result(False, f"no statistical error for the incumbent ({why})", details)
             limit = self.error_scale * stat_error
+            if not math.isfinite(limit):
+                problem("error-overflow", f"error_scale * error = {limit}: not stopping")
+                return result(False, "statistical error threshold is not finite", details)
         details["stat_error"] = stat_error
         details["threshold"] = limit
 
-        idx = np.flatnonzero(usable)
-        top = idx[top_n_mask(objective[idx], self.top_ratio, self.top_min)]
         encoder = self._encoder(evidence)
-        features = encoder.encode([evidence.configs[i] for i in top])
+        features_all = self._encode(encoder, evidence.configs)
+        encodable = np.all(np.isfinite(features_all), axis=1)
+        if not encodable[inc]:
+            problem(
+                "bad-config",
+                f"the config of incumbent trial {evidence.trial_ids[inc]} cannot be encoded in "
+                "the search space: not stopping while it is the incumbent",
+            )
+            return result(False, "incumbent config cannot be encoded", details)
+        usable = finite & encodable
+        if int(usable.sum()) < n_finite:
+            problem(
+                "bad-config",
+                f"{n_finite - int(usable.sum())} trial config(s) cannot be encoded in the search "
+                "space: left out of the GP",
+            )
+        idx = np.flatnonzero(usable)
+        if len(idx) < 2:
+            return result(False, "fewer than 2 usable trials for the GP", details)
+        n_unique = len(np.unique(features_all[idx], axis=0))
+        if n_unique < len(idx):
+            problem(
+                "duplicate-configs",
+                f"{len(idx) - n_unique} usable trial(s) repeat an earlier config: all kept (the "
+                "GP's noise model averages repeated observations)",
+            )
+        top = idx[top_n_mask(objective[idx], self.top_ratio, self.top_min)]
+        features = features_all[top]
         noise = None
         if self.gp_noise == "folds":
-            noise = self._fold_noise(evidence, usable)[top]
-        fitter = self._fitter()
-        posterior = fitter.fit(features, objective[top], noise)
+            noise = self._trial_noise(evidence, usable, audit)[top]
         beta = beta_schedule(encoder.n_hyperparameters, len(top), self.delta, self.beta_scale)
-        bound = regret_bound(
-            posterior, features, beta, encoder.random, encoder.snap, self.domain_search,
-            np.random.RandomState(self.seed + n),
-        )
+
+        bound, used, jitter = None, None, 0.0
+        for attempt, (fitter, jitter) in enumerate(self._fit_attempts()):
+            try:
+                if jitter > 0:
+                    posterior = fitter.fit(features, objective[top], noise, jitter=jitter)
+                else:
+                    posterior = fitter.fit(features, objective[top], noise)
+                candidate = regret_bound(
+                    posterior, features, beta, encoder.random, encoder.snap, self.domain_search,
+                    np.random.RandomState(self.seed + n),
+                )
+                if not math.isfinite(candidate.value):
+                    raise PosteriorError("the regret bound is not finite")
+                bound, used = candidate, fitter
+                break
+            except Exception as exc:
+                if hasattr(fitter, "reset"):
+                    try:
+                        fitter.reset()
+                    except Exception:
+                        pass
+                problem(
+                    f"gp-fit-failed:{getattr(fitter, 'name', type(fitter).__name__)}",
+                    f"GP fit/posterior failed ({getattr(fitter, 'name', '?')}, jitter {jitter:g}: "
+                    f"{type(exc).__name__}: {str(exc)[:200]}); retrying with more jitter, then "
+                    "the scikit-learn GP; if all fail, no stop",
+                )
+        details.update(beta=beta, n_fit=len(top))
+        if bound is None:
+            problem("gp-failed", "every GP fit failed on this evidence: not stopping")
+            return result(False, "posterior could not be fitted: continue", details)
         details.update(
             regret_bound=bound.value,
-            beta=beta,
-            n_fit=len(top),
             min_ucb_observed=bound.min_ucb_observed,
             min_lcb_domain=bound.min_lcb_domain,
-            posterior=fitter.name,
+            posterior=used.name,
         )
-        if not math.isfinite(bound.value):
-            return Decision(False, "regret bound is not finite: continue", details)
+        if jitter > 0:
+            details["jitter"] = jitter
         what = "the fixed threshold" if self.threshold is not None else "statistical error"
         if bound.value < limit:
             reason = (
@@ -254,6 +544,6 @@ class AutoTermination(StoppingRule):
                 f"{what} {limit:.4g}"
                 + ("" if self.threshold is not None else " of the incumbent")
             )
-            return Decision(True, reason, details)
+            return result(True, reason, details)
         reason = f"continue: remaining improvement bound {bound.value:.4g} >= {what} {limit:.4g}"
-        return Decision(False, reason, details)
+        return result(False, reason, details)

@@ -8,6 +8,7 @@ large stops early: the estimators here say which way they lean.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,11 @@ def nadeau_bengio_variance(
     ratio = 1.0 / (k - 1) if test_train_ratio is None else float(test_train_ratio)
     if not (ratio >= 0 and math.isfinite(ratio)):
         raise ValueError(f"test_train_ratio must be a finite number >= 0, got {ratio}")
-    return (1.0 / k + ratio) * float(np.var(scores, ddof=ddof))
+    with np.errstate(over="ignore", invalid="ignore"):
+        variance = (1.0 / k + ratio) * float(np.var(scores, ddof=ddof))
+    if not math.isfinite(variance):
+        raise EvidenceError("fold scores too large: their variance overflows")
+    return variance
 
 
 def nadeau_bengio_error(
@@ -62,23 +67,56 @@ def bootstrap_error(
         raise EvidenceError(f"need at least 2 example losses, got {losses.size}")
     if not np.all(np.isfinite(losses)):
         raise EvidenceError("example losses contain NaN or inf")
+    if int(n_resamples) != n_resamples or n_resamples < 2:
+        raise ValueError(f"n_resamples must be an integer >= 2, got {n_resamples!r}")
+    if np.ptp(losses) == 0:
+        return 0.0  # every resample has the same mean
     from scipy.stats import bootstrap
 
-    res = bootstrap(
-        (losses,), np.mean, n_resamples=n_resamples, method="percentile",
-        random_state=np.random.default_rng(seed), vectorized=True,
-    )
-    return float(res.standard_error)
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")  # DegenerateDataWarning on near-constant losses
+        res = bootstrap(
+            (losses,), np.mean, n_resamples=int(n_resamples), method="percentile",
+            random_state=np.random.default_rng(seed), vectorized=True,
+        )
+    error = float(res.standard_error)
+    if not math.isfinite(error):
+        raise EvidenceError("example losses too large: the bootstrap error overflows")
+    return error
+
+
+def mean_standard_error(example_losses: np.ndarray) -> float:
+    """``std(losses, ddof=1) / sqrt(n)``: the closed form the bootstrap error converges to."""
+    losses = np.asarray(example_losses, dtype=float).ravel()
+    if losses.size < 2:
+        raise EvidenceError(f"need at least 2 example losses, got {losses.size}")
+    if not np.all(np.isfinite(losses)):
+        raise EvidenceError("example losses contain NaN or inf")
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = float(np.std(losses, ddof=1) / math.sqrt(losses.size))
+    if not math.isfinite(error):
+        raise EvidenceError("example losses too large: their variance overflows")
+    return error
 
 
 def binomial_error(accuracy: float, n_examples: int) -> float:
-    """Standard error ``sqrt(p(1-p)/n)`` of an accuracy (or 0-1 error) on ``n`` examples."""
-    p = float(accuracy)
+    """Standard error ``sqrt(p(1-p)/n)`` of an accuracy (or 0-1 error) on ``n`` examples.
+
+    ``n_examples`` must be a whole number >= 1 (``100.0`` is fine, ``99.5``,
+    NaN or a string are not); ``accuracy`` a rate in [0, 1].
+    """
+    try:
+        p = float(accuracy)
+        n = float(n_examples)
+    except (TypeError, ValueError, OverflowError):
+        raise EvidenceError(
+            f"need a numeric rate and validation size, got {accuracy!r}, {n_examples!r}"
+        ) from None
     if not (0.0 <= p <= 1.0):
         raise EvidenceError(f"accuracy/error rate must lie in [0, 1], got {p}")
-    if int(n_examples) < 1:
-        raise EvidenceError(f"need at least 1 validation example, got {n_examples}")
-    return math.sqrt(p * (1.0 - p) / int(n_examples))
+    if not (math.isfinite(n) and n >= 1 and n == int(n)):
+        raise EvidenceError(f"need a whole number >= 1 of validation examples, got {n_examples!r}")
+    return math.sqrt(p * (1.0 - p) / int(n))
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ a benchmark replays a stored trajectory, one prefix at a time).
 
 from __future__ import annotations
 
+import collections.abc as abc
 import logging
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -70,8 +72,8 @@ class Evidence:
 
     @property
     def objective(self) -> np.ndarray:
-        """Metric in minimisation form (negated in ``max`` mode)."""
-        return self.sign * np.asarray(self.values, dtype=float)
+        """Metric in minimisation form (negated in ``max`` mode); non-numeric entries are NaN."""
+        return self.sign * to_float_array(self.values)
 
     def head(self, n: int) -> "Evidence":
         """The first ``n`` completed trials: what a rule saw after ``n`` evaluations."""
@@ -100,17 +102,49 @@ class Evidence:
 
     def key(self) -> tuple:
         """Identity of the evidence for caching: which trials, with which values."""
-        return tuple(zip(self.trial_ids, np.asarray(self.values, dtype=float).tolist()))
+        return tuple(zip(self.trial_ids, to_float_array(self.values).tolist()))
 
 
 def _to_float(value: Any) -> float:
-    """A reported value as float; anything non-numeric becomes NaN (and is reported)."""
-    if isinstance(value, bool):
+    """A reported value as float; anything non-numeric becomes NaN (and is reported).
+
+    Numbers, numpy scalars and numeric strings convert; booleans, containers,
+    ``None``, complex numbers and values too large for a float become NaN.
+    Never raises.
+    """
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return float("nan")
+    if isinstance(value, (np.ndarray, list, tuple, dict, set)):
         return float("nan")
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, ArithmeticError):
         return float("nan")
+    except Exception:  # an exotic object whose __float__ misbehaves
+        return float("nan")
+
+
+def to_float_array(values: Any) -> np.ndarray:
+    """1-D float array of ``values`` with every non-numeric entry as NaN; never raises.
+
+    numpy arrays of a numeric dtype are taken as they are (flattened); anything
+    else (lists, object arrays, booleans, None, strings, ragged nesting) is
+    converted entry by entry with the rules of :func:`_to_float` (numpy would
+    silently turn ``[0.1, True]`` into ``[0.1, 1.0]``).
+    """
+    if isinstance(values, (np.ndarray, np.generic)) and values.dtype.kind in "fiu":
+        return np.asarray(values, dtype=float).reshape(-1)
+    if isinstance(values, (str, bytes)) or not isinstance(values, abc.Iterable):
+        return np.array([_to_float(values)], dtype=float)
+    try:
+        items = list(values)
+    except Exception:
+        return np.array([float("nan")])
+    return np.array([_to_float(v) for v in items], dtype=float).reshape(-1)
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray))
 
 
 def fold_names_from_prefix(prefix: str, keys: Iterable[str]) -> list[str]:
@@ -135,6 +169,13 @@ class FoldSpec:
                 raise ValueError("fold_metrics prefix must not be empty")
             self.prefix, self.names = fold_metrics, ()
         else:
+            if isinstance(fold_metrics, (bytes, abc.Mapping)) or not isinstance(
+                fold_metrics, abc.Iterable
+            ):
+                raise ValueError(
+                    "fold_metrics must be a prefix string, a list of metric names or None, "
+                    f"got {fold_metrics!r}"
+                )
             names = tuple(str(n) for n in fold_metrics)
             if not names:
                 raise ValueError("fold_metrics list must not be empty")
@@ -148,12 +189,85 @@ class FoldSpec:
         return list(self.names)
 
     def read(self, row: Mapping[str, Any]) -> np.ndarray:
-        """Fold scores present in ``row``; missing names are skipped, bad values are NaN."""
-        names = self.metric_names(row)
-        return np.array([_to_float(row[n]) for n in names if n in row], dtype=float)
+        """Fold scores present in ``row``; missing names are skipped, bad values are NaN.
+
+        With a prefix, a single metric named exactly like the prefix whose value
+        is a list (e.g. ``fold_metrics="val_losses"`` and a report
+        ``val_losses=[0.1, 0.0, ...]``) is read as the scores when no
+        ``<prefix><i>`` metrics are present. Never raises.
+        """
+        try:
+            names = self.metric_names(row)
+            if not names and self.prefix is not None and _is_sequence(row.get(self.prefix)):
+                return to_float_array(row[self.prefix]) if len(row[self.prefix]) else np.zeros(0)
+            return np.array([_to_float(row[n]) for n in names if n in row], dtype=float)
+        except Exception:
+            return np.zeros(0)
 
     def expected_count(self) -> int | None:
         return len(self.names) if self.names else None
+
+
+@dataclass(frozen=True)
+class FoldAudit:
+    """Which trials' per-fold (or per-example) scores can support an error estimate.
+
+    ``expected`` is the count every trial should report: the length of an
+    explicit ``fold_metrics`` list, otherwise the most common count among the
+    trials that reported any (ties: the larger count). A trial is usable iff it
+    reported exactly ``expected`` scores, ``expected >= min_count``, and all of
+    them are finite numbers. ``kinds[i]``/``problems[i]`` say why trial ``i``
+    is not usable (None when it is).
+    """
+
+    expected: int | None
+    counts: tuple[int, ...]
+    kinds: tuple[str | None, ...]
+    problems: tuple[str | None, ...]
+
+    def usable(self, index: int) -> bool:
+        return self.kinds[index] is None
+
+
+def fold_array(scores: Any) -> np.ndarray:
+    """One trial's fold scores as a 1-D float array (non-numeric entries NaN); never raises."""
+    if scores is None:
+        return np.zeros(0)
+    return to_float_array(scores)
+
+
+def audit_folds(
+    folds: Sequence[Any], expected: int | None = None, min_count: int = 2
+) -> FoldAudit:
+    """Check every trial's fold scores against the common count (see :class:`FoldAudit`)."""
+    arrays = [fold_array(f) for f in folds]
+    counts = tuple(int(a.size) for a in arrays)
+    if expected is None:
+        tally = Counter(c for c in counts if c > 0)
+        expected = max(tally.items(), key=lambda kv: (kv[1], kv[0]))[0] if tally else None
+    kinds: list[str | None] = []
+    problems: list[str | None] = []
+    for a, c in zip(arrays, counts):
+        if c == 0:
+            kinds.append("folds-missing")
+            problems.append("reported no fold scores")
+        elif expected is not None and c < expected:
+            kinds.append("folds-count")
+            problems.append(f"reported {c} of {expected} folds")
+        elif expected is not None and c > expected:
+            kinds.append("folds-count")
+            problems.append(f"reported {c} folds where the other trials report {expected}")
+        elif not np.all(np.isfinite(a)):
+            bad = int(np.sum(~np.isfinite(a)))
+            kinds.append("folds-nonfinite")
+            problems.append(f"has {bad} of {c} fold scores NaN, inf or non-numeric")
+        elif c < min_count:
+            kinds.append("folds-too-few")
+            problems.append(f"reported {c} fold score(s), at least {min_count} are needed")
+        else:
+            kinds.append(None)
+            problems.append(None)
+    return FoldAudit(expected, counts, tuple(kinds), tuple(problems))
 
 
 @dataclass
@@ -165,13 +279,32 @@ class _Completion:
     extras: dict[str, float]
 
 
+COMPLETED = "Completed"
+STOPPED = "Stopped"
+FAILED = "Failed"
+
+
 class EvidenceCollector:
     """Builds :class:`Evidence` from Syne Tune's ``TuningStatus`` as trials complete.
 
     ``TuningStatus`` keeps the last report of every trial but not when each
-    completed, so the collector remembers the completion order itself. Only
-    trials with status ``Completed`` count; with ``resource_attr`` set (multi-
-    fidelity schedulers), only trials whose last report reached ``max_resource``.
+    completed, so the collector remembers the completion order itself.
+
+    Which trials count:
+
+    * single fidelity (``resource_attr``/``max_resource`` not both set): trials
+      with status ``Completed``. Failed, running, paused and stopped trials
+      never count (a stopped trial's last report is a partial result).
+    * multi-fidelity (both set, e.g. ASHA's ``time_attr``/``max_t``): trials
+      whose last report reached ``resource_attr >= max_resource`` and whose
+      status is ``Completed`` *or* ``Stopped``: ASHA answers STOP to the result
+      at ``max_t``, so a trial that ran to the end shows up as ``Stopped`` or
+      ``Completed`` depending on timing, while a trial stopped early never
+      reached ``max_resource``. Results at lower rungs are never evidence.
+
+    A row that cannot be read never raises: its metric becomes NaN (left out by
+    the rules) and the problem is queued in :attr:`problems` as
+    ``(kind, message)`` for the owning rule to log once.
     """
 
     def __init__(
@@ -193,40 +326,111 @@ class EvidenceCollector:
         self.max_resource = max_resource
         self._order: list[int] = []
         self._completions: dict[int, _Completion] = {}
+        self._seen_failed: set[int] = set()
+        self._seen_short: set[int] = set()
+        self.problems: list[tuple[str, str]] = []
+
+    def __setstate__(self, state: dict) -> None:
+        # collectors pickled by an older version lack the newer bookkeeping
+        state.setdefault("_seen_failed", set())
+        state.setdefault("_seen_short", set())
+        state.setdefault("problems", [])
+        self.__dict__.update(state)
+
+    @property
+    def multi_fidelity(self) -> bool:
+        return self.resource_attr is not None and self.max_resource is not None
+
+    def _problem(self, kind: str, message: str) -> None:
+        self.problems.append((kind, message))
+
+    def drain_problems(self) -> list[tuple[str, str]]:
+        out, self.problems = self.problems, []
+        return out
 
     def _config_of(self, row: Mapping[str, Any], metric_keys: Iterable[str]) -> dict:
         if self.config_keys is not None:
             return {k: row[k] for k in self.config_keys if k in row}
-        skip = _STATUS_ROW_KEYS | set(metric_keys)
+        skip = set(_STATUS_ROW_KEYS) | {str(k) for k in metric_keys}
+        skip |= {self.metric, *self.extra_metrics, *self.fold_spec.metric_names(row)}
+        if self.fold_spec.prefix is not None:
+            skip.add(self.fold_spec.prefix)
+        if self.resource_attr is not None:
+            skip.add(self.resource_attr)
         return {k: v for k, v in row.items() if k not in skip and not str(k).startswith("st_")}
 
     def _reached_max_resource(self, row: Mapping[str, Any]) -> bool:
-        if self.resource_attr is None or self.max_resource is None:
+        if not self.multi_fidelity:
             return True
         level = _to_float(row.get(self.resource_attr))
         return math.isfinite(level) and level >= self.max_resource
 
+    def _counts(self, tid: int, row: Mapping[str, Any]) -> bool:
+        status = str(row.get("status"))
+        if status == FAILED:
+            if tid not in self._seen_failed:
+                self._seen_failed.add(tid)
+                self._problem(
+                    "trial-failed",
+                    f"trial {tid} failed: it is not evidence (failed trials never count)",
+                )
+            return False
+        if self.multi_fidelity:
+            if status not in (COMPLETED, STOPPED):
+                return False
+            if self._reached_max_resource(row):
+                return True
+            if status == COMPLETED and tid not in self._seen_short:
+                self._seen_short.add(tid)
+                self._problem(
+                    "below-max-resource",
+                    f"trial {tid} completed at {self.resource_attr}="
+                    f"{row.get(self.resource_attr)!r} < max_resource {self.max_resource}: "
+                    "not evidence (only results at the maximum resource count)",
+                )
+            return False
+        return status == COMPLETED
+
+    def _read(self, tid: int, row: Mapping[str, Any], status: Any) -> _Completion:
+        try:
+            stats = getattr(status, "trial_metric_statistics", {}).get(tid)
+            metric_keys = list(stats.last_metrics.keys()) if stats is not None else []
+        except Exception:
+            metric_keys = []
+        try:
+            config = self._config_of(row, metric_keys)
+        except Exception:
+            config = {}
+        return _Completion(
+            trial_id=tid,
+            config=config,
+            value=_to_float(row.get(self.metric)),
+            folds=self.fold_spec.read(row),
+            extras={m: _to_float(row.get(m)) for m in self.extra_metrics},
+        )
+
     def update(self, status: Any) -> None:
         """Record trials that completed since the last call (``status``: TuningStatus)."""
         new_ids = []
-        for trial_id, row in status.trial_rows.items():
-            tid = int(trial_id)
-            if tid in self._completions or str(row.get("status")) != "Completed":
+        rows = {}
+        for trial_id, row in list(status.trial_rows.items()):
+            try:
+                tid = int(trial_id)
+            except (TypeError, ValueError, OverflowError):
+                self._problem("bad-trial-id", f"ignoring a status row with trial id {trial_id!r}")
                 continue
-            if not self._reached_max_resource(row):
+            if tid in self._completions:
+                continue
+            try:
+                if not isinstance(row, abc.Mapping) or not self._counts(tid, row):
+                    continue
+            except Exception as exc:
+                self._problem("bad-row", f"cannot read the status row of trial {tid} ({exc})")
                 continue
             new_ids.append(tid)
+            rows[tid] = row
         for tid in sorted(new_ids):
-            row = status.trial_rows[tid]
-            stats = status.trial_metric_statistics.get(tid)
-            metric_keys = stats.last_metrics.keys() if stats is not None else ()
-            self._completions[tid] = _Completion(
-                trial_id=tid,
-                config=self._config_of(row, metric_keys),
-                value=_to_float(row.get(self.metric)),
-                folds=self.fold_spec.read(row),
-                extras={m: _to_float(row.get(m)) for m in self.extra_metrics},
-            )
+            self._completions[tid] = self._read(tid, rows[tid], status)
             self._order.append(tid)
 
     def evidence(self) -> Evidence:
@@ -238,7 +442,8 @@ class EvidenceCollector:
             folds=tuple(c.folds for c in done),
             mode=self.mode,
             extras={
-                m: np.array([c.extras[m] for c in done], dtype=float) for m in self.extra_metrics
+                m: np.array([c.extras.get(m, float("nan")) for c in done], dtype=float)
+                for m in self.extra_metrics
             },
         )
 
@@ -261,7 +466,10 @@ def evidence_from_records(
     ids, configs, values, folds = [], [], [], []
     extras: dict[str, list[float]] = {m: [] for m in extra_metrics}
     for i, row in enumerate(records):
-        ids.append(int(row.get(trial_id_key, i)))
+        try:
+            ids.append(int(row.get(trial_id_key, i)))
+        except (TypeError, ValueError, OverflowError):
+            ids.append(i)
         if config_keys is None:
             configs.append(dict(row.get("config", {})))
         else:

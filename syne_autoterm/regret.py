@@ -29,8 +29,8 @@ def beta_schedule(n_dims: int, n_points: int, delta: float = 0.1, scale: float =
         raise ValueError(f"need n_dims >= 1 and n_points >= 1, got {n_dims}, {n_points}")
     if not (0.0 < delta < 1.0):
         raise ValueError(f"delta must lie in (0, 1), got {delta}")
-    if scale <= 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"scale must be a finite number > 0, got {scale}")
     return scale * 2.0 * math.log(n_dims * n_points**2 * math.pi**2 / (6.0 * delta))
 
 
@@ -81,12 +81,31 @@ class DomainSearch:
         for name in ("n_candidates", "n_starts", "n_rounds", "n_samples"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0")
-        if not (self.radius > 0):
-            raise ValueError("radius must be > 0")
+        if not (self.radius > 0 and math.isfinite(self.radius)):
+            raise ValueError("radius must be a finite number > 0")
+
+
+class PosteriorError(ArithmeticError):
+    """The posterior returned something that is not a usable mean/std."""
+
+
+def checked_predict(posterior: FittedPosterior, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``posterior.predict`` with the output checked: finite, right shape, std >= 0."""
+    mean, std = posterior.predict(x)
+    mean = np.asarray(mean, dtype=float).reshape(-1)
+    std = np.asarray(std, dtype=float).reshape(-1)
+    n = len(np.atleast_2d(x))
+    if mean.shape != (n,) or std.shape != (n,):
+        raise PosteriorError(f"posterior returned shapes {mean.shape}, {std.shape} for {n} points")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        raise PosteriorError("posterior mean or std is NaN or infinite")
+    if np.any(std < 0):
+        raise PosteriorError("posterior std is negative")
+    return mean, std
 
 
 def _lcb(posterior: FittedPosterior, x: np.ndarray, sqrt_beta: float) -> np.ndarray:
-    mean, std = posterior.predict(x)
+    mean, std = checked_predict(posterior, x)
     return mean - sqrt_beta * std
 
 
@@ -141,18 +160,25 @@ def regret_bound(
 
     The observed points are part of the domain search, so the LCB minimum is
     never above the LCB (hence never above the UCB) of any observed point.
+
+    A posterior that returns NaN/inf or a negative std raises
+    :class:`PosteriorError`, and a bound that is not finite is NaN (never
+    clipped to 0), so a broken posterior cannot produce a small bound.
     """
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0, got {beta}")
+    if not (beta >= 0 and math.isfinite(beta)):
+        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+    if len(observed) == 0:
+        raise ValueError("need at least one observed point")
     rng = rng if rng is not None else np.random.RandomState(0)
     sqrt_beta = math.sqrt(beta)
-    mean, std = posterior.predict(observed)
+    mean, std = checked_predict(posterior, observed)
     min_ucb = float(np.min(mean + sqrt_beta * std))
     min_lcb, argmin, n_points = minimize_lcb(
         posterior, sqrt_beta, observed, sample_domain, snap, search, rng
     )
+    gap = min_ucb - min_lcb
     return RegretBound(
-        value=max(0.0, min_ucb - min_lcb),
+        value=max(0.0, gap) if math.isfinite(gap) else float("nan"),
         min_ucb_observed=min_ucb,
         min_lcb_domain=min_lcb,
         beta=beta,

@@ -10,12 +10,17 @@ the scheduler through ``on_tuning_start`` when the rule is also passed in
 
 from __future__ import annotations
 
+import collections.abc as abc
 import logging
+import math
+import numbers
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 from syne_tune.tuner_callback import TunerCallback
 
 from .evidence import Evidence, EvidenceCollector, FoldSpec, check_mode
@@ -49,6 +54,36 @@ class StoppingRule(TunerCallback):
     :param trace_path: JSON-lines file that gets one record per check.
     :param resource_attr, max_resource: for multi-fidelity schedulers, only
         trials whose last report reached ``max_resource`` count as evidence.
+        When not given they are taken from the scheduler's ``time_attr`` and
+        ``max_t`` (ASHA, BOHB, ASHABORE, ASHACQR, PBT), so
+        ``ASHA(space, metric=..., time_attr="epoch", max_t=27)`` needs nothing
+        more. A trial counts once its last report has ``resource_attr >=
+        max_resource`` and its status is ``Completed`` or ``Stopped`` (ASHA
+        answers STOP to the result at ``max_t``, so a trial that ran to the end
+        may be marked either way); trials stopped at a lower rung, and results
+        at lower rungs, are never evidence. Without a resource (single
+        fidelity) only ``Completed`` trials count.
+
+    Reliability contract (online and offline):
+
+    * :meth:`__call__` and :meth:`check` never raise; any failure is logged
+      once per kind (:meth:`log_problem`) and answered with "continue".
+    * Failed, running, paused and (single fidelity) stopped trials are never
+      evidence.
+    * Restarts: the rule pickles (``dill`` and plain ``pickle``: no lambdas,
+      handles, loggers or fitted torch models in its state), so it survives
+      Syne Tune's ``tuner.dill`` and ``Tuner.load``; the resumed rule keeps its
+      history, stop flag and completion order, and appends to the same trace.
+      Every record carries ``check`` (its position in :attr:`history`),
+      ``run_id`` (one per rule object, kept across restarts) and ``session``
+      (0, then +1 per reload). If a run is killed after the last
+      ``tuner.dill`` save, the resumed rule repeats the checks made since then
+      with the same ``check`` numbers; :func:`~syne_autoterm.trace.read_trace`
+      keeps the resumed run's records. Pass the rule in the Tuner's
+      ``callbacks`` too: Syne Tune's ``SimulatorCallback`` sets
+      ``tuner.stop_criterion`` to None at the end of a run (before the final
+      save) when it is not a ``StoppingCriterion``; :meth:`find_in` finds the
+      rule in a loaded tuner either way.
     """
 
     name = "rule"
@@ -67,15 +102,22 @@ class StoppingRule(TunerCallback):
     ):
         if not isinstance(metric, str) or not metric:
             raise ValueError(f"metric must be a non-empty string, got {metric!r}")
-        if int(warm_up) != warm_up or warm_up < 1:
-            raise ValueError(f"warm_up must be an integer >= 1, got {warm_up!r}")
         self.metric = metric
         self.mode = check_mode(mode)
         self.fold_spec = FoldSpec(fold_metrics)
         self.scheduler = scheduler
+        if config_space is not None and not isinstance(config_space, abc.Mapping):
+            raise ValueError(f"config_space must be a dict, got {type(config_space).__name__}")
         self.config_space = dict(config_space) if config_space is not None else None
-        self.warm_up = int(warm_up)
-        self.trace_path = Path(trace_path) if trace_path is not None else None
+        self.warm_up = check_int("warm_up", warm_up, 1)
+        try:
+            self.trace_path = Path(trace_path) if trace_path is not None else None
+        except TypeError:
+            raise ValueError(f"trace_path must be a path, got {trace_path!r}") from None
+        if resource_attr is not None and (not isinstance(resource_attr, str) or not resource_attr):
+            raise ValueError(f"resource_attr must be a non-empty string, got {resource_attr!r}")
+        if max_resource is not None:
+            max_resource = check_float("max_resource", max_resource, positive=True)
         self.resource_attr = resource_attr
         self.max_resource = max_resource
         self.history: list[dict] = []
@@ -83,6 +125,38 @@ class StoppingRule(TunerCallback):
         self._collector: EvidenceCollector | None = None
         self._last_key: tuple | None = None
         self._logged_problems: set[str] = set()
+        self.run_id = uuid.uuid4().hex[:12]
+        self.session = 0
+
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in self._transient_attributes():
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """A reloaded rule (``Tuner.load``) is the next session of the same run."""
+        state.setdefault("run_id", uuid.uuid4().hex[:12])
+        state["session"] = int(state.get("session", 0)) + 1
+        state.setdefault("_logged_problems", set())
+        self.__dict__.update(state)
+
+    def _transient_attributes(self) -> tuple[str, ...]:
+        """Attributes not pickled (caches that hold fitted models); override to add."""
+        return ()
+
+    @staticmethod
+    def find_in(tuner: Any) -> StoppingRule | None:
+        """The rule inside a (loaded) Tuner: its ``stop_criterion`` or one of its callbacks."""
+        candidates = [getattr(tuner, "stop_criterion", None), *getattr(tuner, "callbacks", [])]
+        for obj in candidates:
+            if isinstance(obj, StoppingRule):
+                return obj
+            for inner in getattr(obj, "rules", ()) or ():
+                if isinstance(inner, StoppingRule):
+                    return inner
+        return None
 
     # ------------------------------------------------------------------ offline
     def decide(self, evidence: Evidence) -> Decision:
@@ -114,6 +188,9 @@ class StoppingRule(TunerCallback):
         record["seconds"] = time.perf_counter() - start
         if extra:
             record.update(extra)
+        record["check"] = len(self.history)
+        record["run_id"] = self.run_id
+        record["session"] = self.session
         self.history.append(record)
         if self.trace_path is not None:
             try:
@@ -135,15 +212,66 @@ class StoppingRule(TunerCallback):
             space = getattr(self.scheduler, "config_space", None)
         return list(space.keys()) if space is not None else None
 
+    def _extra_metrics(self) -> list[str]:
+        """Per-trial metrics besides the tuned one that the rule reads (override)."""
+        return []
+
+    def resource_settings(self) -> tuple[str | None, float | None]:
+        """``(resource_attr, max_resource)``: as given, else the scheduler's time_attr/max_t.
+
+        Both are taken from the scheduler only when it has both (ASHA-type and
+        PBT schedulers); a ``time_attr`` without ``max_t`` (median stopping)
+        means single-fidelity semantics. A given ``resource_attr`` without
+        ``max_resource`` takes the scheduler's ``max_t`` when its ``time_attr``
+        is that attribute.
+        """
+        attr, top = self.resource_attr, self.max_resource
+        scheduler = self.scheduler
+        sched_attr = getattr(scheduler, "time_attr", None) if scheduler is not None else None
+        sched_top = getattr(scheduler, "max_t", None) if scheduler is not None else None
+        try:
+            sched_top = float(sched_top) if sched_top is not None else None
+            if sched_top is not None and not (math.isfinite(sched_top) and sched_top > 0):
+                sched_top = None
+        except (TypeError, ValueError, OverflowError):
+            sched_top = None
+        if not isinstance(sched_attr, str) or sched_top is None:
+            sched_attr, sched_top = None, None
+        if attr is None and top is None:
+            attr, top = sched_attr, sched_top
+        elif top is None and attr == sched_attr:
+            top = sched_top
+        if attr is not None and top is None:
+            self.log_problem(
+                "no-max-resource",
+                f"{self.name}: resource_attr={attr!r} but no max_resource (give max_resource= or a "
+                "scheduler with max_t): every Completed trial counts as evidence",
+            )
+        elif attr is None and top is not None:
+            self.log_problem(
+                "no-resource-attr",
+                f"{self.name}: max_resource={top} but no resource_attr: every Completed trial "
+                "counts as evidence",
+            )
+        return attr, top
+
     def _make_collector(self) -> EvidenceCollector:
+        attr, top = self.resource_settings()
         return EvidenceCollector(
             metric=self.metric,
             mode=self.mode,
             fold_spec=self.fold_spec,
             config_keys=self._config_keys(),
-            resource_attr=self.resource_attr,
-            max_resource=self.max_resource,
+            extra_metrics=self._extra_metrics(),
+            resource_attr=attr,
+            max_resource=top,
         )
+
+    def _drain_collector_problems(self) -> None:
+        if self._collector is None:
+            return
+        for kind, message in self._collector.drain_problems():
+            self.log_problem(kind, f"{self.name}: {message}")
 
     def __call__(self, status: Any) -> bool:
         """Syne Tune's ``stop_criterion``: True once the rule has decided to stop."""
@@ -152,7 +280,10 @@ class StoppingRule(TunerCallback):
         try:
             if self._collector is None:
                 self._collector = self._make_collector()
-            self._collector.update(status)
+            try:
+                self._collector.update(status)
+            finally:
+                self._drain_collector_problems()
             evidence = self._collector.evidence()
             key = evidence.key()
             if key == self._last_key or len(evidence) == 0:
@@ -176,6 +307,34 @@ class StoppingRule(TunerCallback):
     def evidence(self) -> Evidence | None:
         """Evidence seen by the last online check (None before the first)."""
         return self._collector.evidence() if self._collector is not None else None
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``, or a ValueError that names the argument."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    try:
+        ok = ok and math.isfinite(value) and int(value) == value and value >= minimum
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_float(
+    name: str, value: Any, positive: bool = False, nonnegative: bool = False
+) -> float:
+    """``value`` as a finite float (optionally > 0 or >= 0), or a ValueError naming it."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    try:
+        ok = ok and math.isfinite(value)
+        ok = ok and (not positive or value > 0) and (not nonnegative or value >= 0)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        which = " > 0" if positive else (" >= 0" if nonnegative else "")
+        raise ValueError(f"{name} must be a finite number{which}, got {value!r}")
+    return float(value)
 
 
 def _status_times(status: Any) -> dict:

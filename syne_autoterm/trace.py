@@ -1,7 +1,11 @@
 """The decision trace: one JSON object per check, appended, never rewritten.
 
 Appending (not rewriting) means a resumed experiment extends the trace of the
-interrupted one, and a crash loses at most the line being written.
+interrupted one, and a crash loses at most the line being written. Records
+written by :class:`~syne_autoterm.rule.StoppingRule` carry ``run_id``,
+``session`` and ``check``; when a run was killed after its last saved
+snapshot, the resumed run repeats the checks made since then (same
+``check`` numbers, a later ``session``) and :func:`read_trace` keeps those.
 """
 
 from __future__ import annotations
@@ -40,19 +44,47 @@ def append_record(path: str | Path, record: dict) -> None:
         fh.write(json.dumps(_jsonable(record), sort_keys=True) + "\n")
 
 
-def read_trace(path: str | Path) -> list[dict]:
-    """Records of a trace file; a truncated last line (crash mid-write) is skipped."""
-    records = []
-    with open(path, encoding="utf-8") as fh:
+def read_trace(path: str | Path, resolve_resumes: bool = True) -> list[dict]:
+    """Records of a trace file; a truncated or garbled line (crash mid-write) is skipped.
+
+    With ``resolve_resumes``, a record from a later ``session`` of the same
+    ``run_id`` whose ``check`` number was already seen replaces the earlier
+    records of that run from that check on (the resumed run re-made those
+    checks from its last snapshot), so every run's checks read as one
+    sequence 0, 1, 2, ... Files without these keys are returned as written.
+    """
+    records: list[dict] = []
+    latest: dict[str, tuple[int, int]] = {}  # run_id -> (last check, its session)
+    with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             line = line.strip()
             if not line:
                 continue
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if not isinstance(record, dict):
+                continue
+            if resolve_resumes:
+                _drop_superseded(records, record, latest)
+            records.append(record)
     return records
+
+
+def _drop_superseded(records: list[dict], new: dict, latest: dict) -> None:
+    run, check, session = new.get("run_id"), new.get("check"), new.get("session")
+    if not isinstance(run, str) or not isinstance(check, int) or not isinstance(session, int):
+        return
+    seen = latest.get(run)
+    if seen is not None and check <= seen[0] and session > seen[1]:
+        records[:] = [r for r in records if not _same_run_from(r, run, check)]
+    latest[run] = (check, session)
+
+
+def _same_run_from(record: dict, run: str, check: int) -> bool:
+    number = record.get("check")
+    return record.get("run_id") == run and isinstance(number, int) and number >= check
 
 
 def write_records(path: str | Path, records: Iterable[dict]) -> None:

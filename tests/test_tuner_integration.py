@@ -14,8 +14,23 @@ BUDGET = 150
 
 
 def _run_simulated(fold_noise: float, tmp_path, seed: int = 1):
+    """BOTorch on a 2-D quadratic (range 0..1.2) whose 10 fold scores carry noise.
+
+    Syne Tune draws the initial configs from numpy's global RNG and the
+    searcher's candidates from torch's, so both are seeded for a reproducible
+    trajectory. Over seeds 1-6 this setting stopped after 20-44 trials.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
     def folds(config, rng):
-        f = (config["x"] - 0.3) ** 2 + 0.5 * (config["y"] + 0.4) ** 2
+        f = 0.2 * ((config["x"] - 0.3) ** 2 + 0.5 * (config["y"] + 0.4) ** 2)
         return f + fold_noise * rng.standard_normal(10)
 
     backend = UserBlackboxBackend(FoldFunctionBlackbox(SPACE, folds, 10), elapsed_time_attr="elapsed_time")

@@ -46,8 +46,22 @@ class BoTorchGP:
         self.seed = seed
 
     def fit(
-        self, features: np.ndarray, objective: np.ndarray, noise_var: np.ndarray | None = None
+        self,
+        features: np.ndarray,
+        objective: np.ndarray,
+        noise_var: np.ndarray | None = None,
+        jitter: float = 0.0,
     ) -> BoTorchGPPosterior:
+        """Fit on standardised objective values (so any metric scale works).
+
+        ``jitter`` (standardised units) floors the noise variance: the known
+        ``noise_var``, or the learned noise level through its constraint.
+
+        The global torch RNG is left untouched (``fork_rng``): Syne Tune's
+        BOTorch searcher draws its candidates from it, and reseeding it at
+        every check would make the searcher propose from the same random set
+        again and again.
+        """
         import torch
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
@@ -58,14 +72,22 @@ class BoTorchGP:
         X = torch.as_tensor(features, dtype=torch.float64)
         Y = torch.as_tensor(y, dtype=torch.float64).reshape(-1, 1)
         Yvar = None
+        likelihood = None
         if noise_var is not None:
-            Yvar = torch.as_tensor(np.maximum(noise_var / y_std**2, 1e-8), dtype=torch.float64)
+            floor = max(1e-8, float(jitter))
+            Yvar = torch.as_tensor(np.maximum(noise_var / y_std**2, floor), dtype=torch.float64)
             Yvar = Yvar.reshape(-1, 1)
+        elif jitter > 0:
+            from gpytorch.constraints import GreaterThan
+            from gpytorch.likelihoods import GaussianLikelihood
+
+            likelihood = GaussianLikelihood(noise_constraint=GreaterThan(float(jitter)))
         warp = Warp(d=X.shape[-1], indices=list(range(X.shape[-1]))) if self.input_warping else None
-        torch.manual_seed(self.seed)
-        with warnings.catch_warnings():
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            torch.manual_seed(self.seed)
             warnings.simplefilter("ignore")  # gpytorch NumericalWarning / botorch input warnings
-            model = SingleTaskGP(X, Y, train_Yvar=Yvar, input_transform=warp)
+            kwargs = {"likelihood": likelihood} if likelihood is not None else {}
+            model = SingleTaskGP(X, Y, train_Yvar=Yvar, input_transform=warp, **kwargs)
             fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
         model.eval()
         return BoTorchGPPosterior(model, y_mean, y_std)

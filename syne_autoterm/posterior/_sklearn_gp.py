@@ -37,10 +37,15 @@ class SklearnGP:
         self.seed = seed
         self._last_kernel = None
 
+    def reset(self) -> None:
+        """Forget the warm start (after a fit whose posterior was rejected)."""
+        self._last_kernel = None
+
     def _initial_kernel(self, n_features: int):
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        if self._last_kernel is not None and self._last_kernel.k1.k2.length_scale.size == n_features:
+        last = self._last_kernel
+        if last is not None and last.k1.k2.length_scale.size == n_features:
             return self._last_kernel, 0
         kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
             length_scale=np.full(n_features, 0.5), length_scale_bounds=(1e-3, 1e3), nu=2.5
@@ -48,12 +53,26 @@ class SklearnGP:
         return kernel, self.n_restarts
 
     def fit(
-        self, features: np.ndarray, objective: np.ndarray, noise_var: np.ndarray | None = None
+        self,
+        features: np.ndarray,
+        objective: np.ndarray,
+        noise_var: np.ndarray | None = None,
+        jitter: float = 0.0,
     ) -> SklearnGPPosterior:
+        """Fit on standardised objective values (so any metric scale works).
+
+        The kernel bounds refer to standardised units: signal variance
+        1e-3..1e3, length scales 1e-3..1e3 on the unit cube, learned noise
+        1e-8..1. ``jitter`` (standardised units) floors the diagonal noise; a
+        retry with jitter also drops the warm start.
+        """
         from sklearn.gaussian_process import GaussianProcessRegressor
 
         y, y_mean, y_std = standardize(objective)
-        alpha = 1e-10 if noise_var is None else np.maximum(noise_var / y_std**2, 1e-10)
+        floor = max(1e-10, float(jitter))
+        alpha = floor if noise_var is None else np.maximum(noise_var / y_std**2, floor)
+        if jitter > 0:
+            self._last_kernel = None
         kernel, restarts = self._initial_kernel(features.shape[1])
         gp = GaussianProcessRegressor(
             kernel=kernel, alpha=alpha, normalize_y=False,

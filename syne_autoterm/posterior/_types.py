@@ -18,14 +18,51 @@ class PosteriorFitter(Protocol):
     def fit(
         self, features: np.ndarray, objective: np.ndarray, noise_var: np.ndarray | None = None
     ) -> FittedPosterior:
-        """Fit on encoded configs and objective values (noise_var: known per-point noise)."""
+        """Fit on encoded configs and objective values (noise_var: known per-point noise).
+
+        The fitters of this package also take ``jitter=``: a floor on the noise
+        variance in standardised units, used when retrying a failed fit.
+        """
+
+
+# Spread below this fraction of the values' magnitude is floating-point noise.
+CONSTANT_RTOL = 1e-12
+
+
+def _robust_mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and sample std computed on rescaled values, so 1e300 does not overflow."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    if not np.isfinite(scale):
+        raise ValueError("values must be finite")
+    if scale == 0.0:
+        return 0.0, 0.0
+    scaled = values / scale
+    mean = float(scaled.mean()) * scale
+    std = (float(scaled.std(ddof=1)) * scale) if values.size > 1 else 0.0
+    return mean, std
+
+
+def is_constant(values: np.ndarray) -> bool:
+    """True when the values do not vary beyond floating-point noise (relative to their size).
+
+    Scale-free: 1e-12 * f(x) is not constant, 0.5 + 1e-15 * f(x) is.
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    if values.size < 2:
+        return True
+    _, std = _robust_mean_std(values)
+    return std == 0.0 or std <= CONSTANT_RTOL * float(np.max(np.abs(values)))
 
 
 def standardize(values: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Zero-mean unit-std values; a constant vector keeps scale 1 instead of dividing by 0."""
+    """Zero-mean unit-std values; a constant vector keeps scale 1 instead of dividing by 0.
+
+    "Constant" is relative (see :func:`is_constant`), so metrics on any scale,
+    1e-12 or 1e12, are standardised alike. Non-finite values raise ValueError.
+    """
     values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
-    if not np.isfinite(std) or std <= 1e-12 * max(1.0, abs(mean)):
-        std = 1.0
+    mean, std = _robust_mean_std(values)
+    if is_constant(values):
+        # nothing to scale by: use the values' own magnitude (1 for all zeros)
+        std = abs(mean) if mean != 0.0 else 1.0
     return (values - mean) / std, mean, std

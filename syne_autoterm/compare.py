@@ -1,0 +1,392 @@
+"""Replay stopping rules on a finished Syne Tune experiment: when would each have stopped?
+
+The rules are the same objects that run online (``StoppingRule``); each is
+checked on the first ``n`` completed trials, in completion order, for growing
+``n`` and stops at the first ``n`` where it fires. The table tells, per rule
+setting, the trial count at the stop, the trials and time saved, and how much
+worse the incumbent at the stop is than the final one (validation metric, and
+a test metric when the experiment reported one).
+
+    from syne_autoterm.compare import compare_experiment, write_compare_outputs
+    df = compare_experiment("my-tuner-2026-01-01-...", metric="error", mode="min",
+                            fold_metrics="cv_fold_", test_metric="test_error")
+    write_compare_outputs(df, "compare-out")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .criterion import AutoTermination
+from .evidence import Evidence, FoldSpec, check_mode
+from .rule import StoppingRule
+
+__all__ = [
+    "ReplayResult",
+    "compare_experiment",
+    "completed_trials",
+    "experiment_evidence",
+    "load_results",
+    "replay",
+    "replay_scales",
+    "write_compare_outputs",
+]
+
+
+# ------------------------------------------------------------------ replay
+@dataclass(frozen=True)
+class ReplayResult:
+    n_stop: int  # completed trials when the rule fired (the last n checked when it never did)
+    fired: bool
+    history: tuple[dict, ...]
+
+
+def replay(rule: StoppingRule, evidence: Evidence, first: int | None = None,
+           last: int | None = None) -> ReplayResult:
+    """Check ``rule`` on ``evidence.head(n)`` for ``n = first .. last`` until it fires.
+
+    ``first`` defaults to the rule's ``warm_up`` (earlier checks only say
+    "warm-up"), ``last`` to ``len(evidence)``.
+    """
+    last = len(evidence) if last is None else int(last)
+    first = max(1, int(getattr(rule, "warm_up", 1))) if first is None else int(first)
+    start = len(rule.history)
+    for n in range(first, last + 1):
+        if rule.check(evidence.head(n))["stop"]:
+            return ReplayResult(n, True, tuple(rule.history[start:]))
+    return ReplayResult(last, False, tuple(rule.history[start:]))
+
+
+def replay_scales(rule: AutoTermination, evidence: Evidence, scales: Sequence[float],
+                  first: int | None = None, last: int | None = None) -> dict[float, ReplayResult]:
+    """Replays of ``AutoTermination`` at several ``error_scale`` values from one rule object.
+
+    The regret bound and the statistical error of a check depend only on the
+    evidence and ``seed + n`` (not on ``error_scale``), and the rule stops iff
+    ``regret_bound < error_scale * stat_error``. So ``rule`` is replayed with
+    its ``error_scale`` set to the smallest scale (the last to fire) and each
+    scale's stop is read off the same history records. ``rule.error_scale``
+    is restored afterwards.
+    """
+    scales = [float(s) for s in scales]
+    if not scales:
+        return {}
+    saved = rule.error_scale
+    rule.error_scale = min(scales)
+    try:
+        base = replay(rule, evidence, first, last)
+    finally:
+        rule.error_scale = saved
+    out = {}
+    for s in scales:
+        hit = None
+        for r in base.history:
+            b, e = r.get("regret_bound"), r.get("stat_error")
+            if b is None or e is None or not math.isfinite(b):
+                continue
+            if b < s * e:
+                hit = int(r["n_completed"])
+                break
+        if hit is None:
+            out[s] = ReplayResult(base.n_stop, False, base.history)
+        else:
+            out[s] = ReplayResult(hit, True, tuple(r for r in base.history if r["n_completed"] <= hit))
+    return out
+
+
+def _scale_free_signature(rule: AutoTermination) -> tuple:
+    """What must agree for two AutoTermination objects to differ only in ``error_scale``."""
+    names = ("metric", "mode", "warm_up", "threshold", "cv_error", "delta", "beta_scale",
+             "top_ratio", "top_min", "domain_search", "posterior", "gp_noise", "seed")
+    sig = tuple(repr(getattr(rule, n, None)) for n in names)
+    return sig + (id(rule.scheduler), repr(sorted((rule.config_space or {}).items(), key=str)),
+                  type(rule))
+
+
+# ------------------------------------------------------------------ experiment
+def load_results(experiment: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Results DataFrame and metadata of a stored experiment (name, folder, CSV) or a DataFrame."""
+    if isinstance(experiment, pd.DataFrame):
+        return experiment, {}
+    from syne_tune.experiments import load_experiment
+
+    path = Path(experiment)
+    if path.is_file():
+        meta_file = path.parent / "metadata.json"
+        meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+        return pd.read_csv(path), meta
+    if path.is_dir():
+        result = load_experiment(path.name, local_path=str(path.parent))
+    else:
+        result = load_experiment(str(experiment))
+    if result.results is None:
+        raise FileNotFoundError(f"no results found for experiment {experiment!r} (looked in {result.path})")
+    return result.results, dict(result.metadata or {})
+
+
+def completed_trials(results: pd.DataFrame, metric: str, only_completed: bool = True) -> pd.DataFrame:
+    """Last reported row of every completed trial, in completion order.
+
+    Completion time is the trial's last ``st_tuner_time`` (row order when the
+    column is missing); with ``only_completed`` and an ``st_status`` column,
+    only trials that reached ``Completed`` count.
+    """
+    if "trial_id" not in results.columns:
+        raise ValueError("results have no 'trial_id' column: not a Syne Tune results table")
+    if metric not in results.columns:
+        raise ValueError(f"metric {metric!r} not in the results columns {list(results.columns)}")
+    df = results.reset_index(drop=True).copy()
+    df["_row"] = np.arange(len(df))
+    time_col = "st_tuner_time" if "st_tuner_time" in df.columns else "_row"
+    df = df.sort_values([time_col, "_row"], kind="stable")
+    last = df.groupby("trial_id", sort=False).tail(1)
+    if only_completed and "st_status" in df.columns:
+        done = set(df.loc[df["st_status"].astype(str) == "Completed", "trial_id"])
+        last = last[last["trial_id"].isin(done)]
+    return last.sort_values([time_col, "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
+
+
+def _config_keys(results: pd.DataFrame) -> list[str]:
+    return [c[len("config_"):] for c in results.columns if c.startswith("config_")]
+
+
+def experiment_evidence(
+    results: pd.DataFrame,
+    metric: str,
+    mode: str = "min",
+    fold_metrics: str | Sequence[str] | None = "cv_fold_",
+    test_metric: str | None = None,
+    only_completed: bool = True,
+    cost_metric: str | None = None,
+) -> tuple[Evidence, pd.DataFrame]:
+    """Evidence of the completed trials of a results table (and those rows).
+
+    Extras: ``st_tuner_time`` when present, ``test`` (the test metric) when
+    ``test_metric`` is given, ``cost`` (each trial's compute: ``cost_metric``,
+    else ``st_worker_time`` when reported).
+    """
+    rows = completed_trials(results, metric, only_completed)
+    keys = _config_keys(rows)
+    spec = FoldSpec(fold_metrics)
+    values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
+    folds = []
+    for rec in rows.to_dict("records"):
+        folds.append(spec.read({k: v for k, v in rec.items() if not (isinstance(v, float) and math.isnan(v))}))
+    extras = {}
+    cost_col = cost_metric if cost_metric is not None else "st_worker_time"
+    for col, name in (("st_tuner_time", "st_tuner_time"), (cost_col, "cost"), (test_metric, "test")):
+        if col is not None and col in rows.columns:
+            extras[name] = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
+    if test_metric is not None and "test" not in extras:
+        raise ValueError(f"test metric {test_metric!r} not in the results columns")
+    if cost_metric is not None and "cost" not in extras:
+        raise ValueError(f"cost metric {cost_metric!r} not in the results columns")
+    configs = tuple({k: rec[f"config_{k}"] for k in keys} for rec in rows.to_dict("records"))
+    evidence = Evidence(
+        trial_ids=tuple(int(t) for t in rows["trial_id"]),
+        configs=configs,
+        values=values,
+        folds=tuple(folds),
+        mode=check_mode(mode),
+        extras=extras,
+    )
+    return evidence, rows
+
+
+def _config_space_from_metadata(meta: Mapping[str, Any]) -> dict | None:
+    raw = meta.get("config_space")
+    if raw is None:
+        return None
+    try:
+        from syne_tune.config_space import config_space_from_json_dict
+
+        return config_space_from_json_dict(json.loads(raw) if isinstance(raw, str) else raw)
+    except Exception:
+        return None
+
+
+def _relative_loss(obj_final: float, obj_stop: float) -> float:
+    """``(final - stop) / max(|final|, |stop|)`` on the minimisation form: the paper's RYC for
+    positive errors; negative when the incumbent at the stop is worse."""
+    if obj_final == obj_stop:
+        return 0.0
+    denom = max(abs(obj_final), abs(obj_stop))
+    return (obj_final - obj_stop) / denom if denom > 0 else 0.0
+
+
+def _outcome(evidence: Evidence, n_stop: int, fired: bool, test_sign: float) -> dict:
+    n_total = len(evidence)
+    inc_stop = evidence.head(n_stop).incumbent_index()
+    inc_final = evidence.incumbent_index()
+    row: dict[str, Any] = {
+        "stopped": fired,
+        "stop_trial_count": n_stop if fired else None,
+        "n_trials": n_total,
+        "trials_saved": n_total - n_stop,
+        "trials_saved_frac": (n_total - n_stop) / n_total if n_total else float("nan"),
+    }
+    if inc_stop is not None and inc_final is not None:
+        v_stop, v_final = float(evidence.values[inc_stop]), float(evidence.values[inc_final])
+        o_stop, o_final = evidence.sign * v_stop, evidence.sign * v_final
+        row.update(
+            incumbent_trial_at_stop=evidence.trial_ids[inc_stop],
+            incumbent_trial_final=evidence.trial_ids[inc_final],
+            metric_at_stop=v_stop, metric_final=v_final,
+            metric_change=v_stop - v_final,
+            metric_rel_change=_relative_loss(o_final, o_stop),
+        )
+        if "test" in evidence.extras:
+            t_stop, t_final = float(evidence.extras["test"][inc_stop]), float(evidence.extras["test"][inc_final])
+            row.update(test_at_stop=t_stop, test_final=t_final, test_change=t_stop - t_final,
+                       test_rel_change=_relative_loss(test_sign * t_final, test_sign * t_stop))
+    if "st_tuner_time" in evidence.extras and n_total:
+        t = evidence.extras["st_tuner_time"]
+        total, at_stop = float(np.nanmax(t)), float(t[n_stop - 1])
+        row.update(time_at_stop=at_stop, time_total=total, time_saved=total - at_stop,
+                   time_saved_frac=(total - at_stop) / total if total > 0 else float("nan"))
+    if "cost" in evidence.extras and n_total:
+        w = np.nan_to_num(evidence.extras["cost"])
+        total = float(w.sum())
+        # compute of the trials that completed after the stop (an upper bound with n_workers > 1)
+        row.update(cost_saved=float(w[n_stop:].sum()),
+                   cost_saved_frac=float(w[n_stop:].sum()) / total if total > 0 else float("nan"))
+    return row
+
+
+def compare_experiment(
+    experiment: str | Path | pd.DataFrame,
+    metric: str | None = None,
+    mode: str | None = None,
+    fold_metrics: str | Sequence[str] | None = "cv_fold_",
+    rules: Mapping[str, StoppingRule] | None = None,
+    test_metric: str | None = None,
+    test_mode: str | None = None,
+    cost_metric: str | None = None,
+    config_space: Mapping[str, Any] | None = None,
+    warm_up: int = 20,
+    peers: bool = False,
+    share_bound: bool = True,
+    only_completed: bool = True,
+) -> pd.DataFrame:
+    """Replay stopping rules on a stored Syne Tune experiment; one row per rule setting.
+
+    :param experiment: tuner name (looked up in ``$SYNETUNE_FOLDER``), an
+        experiment folder, a results CSV, or the results DataFrame itself.
+    :param metric, mode: the tuned metric; default from the experiment's
+        metadata (``metric_names[0]``, ``metric_mode``).
+    :param fold_metrics: prefix or list of the per-fold scores (None: no CV,
+        rules needing folds are left out of the defaults).
+    :param rules: named rule objects; default :func:`syne_autoterm.rules.default_rules`
+        (AutoTermination at the paper's decays 0.21/0.5/1.0, Conv_k, Plateau;
+        with ``peers=True`` also Optuna's Terminator/EMMR and Syne Tune's
+        criterion).
+    :param test_metric: column of a held-out test metric of each trial, to
+        report how the incumbent's test metric changes.
+    :param cost_metric: column of each trial's compute cost (e.g. its
+        training time) for ``cost_saved``; default ``st_worker_time`` when reported.
+    :param share_bound: AutoTermination objects that differ only in
+        ``error_scale`` are replayed once (see :func:`replay_scales`).
+    :return: DataFrame with ``rule, stopped, stop_trial_count, n_trials,
+        trials_saved, trials_saved_frac, metric_at_stop, metric_final,
+        metric_change, metric_rel_change, [test_at_stop, test_final,
+        test_change, test_rel_change], [time_at_stop, time_total, time_saved,
+        time_saved_frac], [cost_saved, cost_saved_frac],
+        checks, ms_per_check, reason``; ``*_rel_change`` is the paper's RYC
+        (negative: the stopped incumbent is worse).
+    """
+    results, meta = load_results(experiment)
+    if metric is None:
+        names = meta.get("metric_names") or []
+        if not names:
+            raise ValueError("give metric=...: the experiment has no metadata naming its metric")
+        metric = names[0]
+    if mode is None:
+        m = meta.get("metric_mode", "min")
+        mode = m[0] if isinstance(m, list) else m
+    mode = check_mode(mode)
+    test_sign = 1.0 if (test_mode or mode) == "min" else -1.0
+    if config_space is None:
+        config_space = _config_space_from_metadata(meta)
+    evidence, _ = experiment_evidence(results, metric, mode, fold_metrics, test_metric, only_completed,
+                                      cost_metric)
+    if rules is None:
+        from .rules import default_rules
+
+        if config_space is None and peers:
+            raise ValueError("the peers need the config space: pass config_space=... or the "
+                             "experiment's name/folder (its metadata stores the space)")
+        # without a config space AutoTermination guesses the domain from the data (and logs it)
+        rules = default_rules(metric, mode, fold_metrics, config_space=config_space,
+                              warm_up=warm_up, peers=peers)
+
+    outcomes: dict[str, ReplayResult] = {}
+    pending = dict(rules)
+    if share_bound:
+        groups: dict[tuple, list[str]] = {}
+        for name, rule in rules.items():
+            if isinstance(rule, AutoTermination) and rule.threshold is None:
+                groups.setdefault(_scale_free_signature(rule), []).append(name)
+        for names in groups.values():
+            lead = rules[names[0]]
+            by_scale = replay_scales(lead, evidence, [rules[n].error_scale for n in names])
+            for n in names:
+                outcomes[n] = by_scale[float(rules[n].error_scale)]
+                pending.pop(n)
+    for name, rule in pending.items():
+        outcomes[name] = replay(rule, evidence)
+
+    rows = []
+    for name in rules:
+        res = outcomes[name]
+        row = {"rule": name}
+        row.update(_outcome(evidence, res.n_stop, res.fired, test_sign))
+        secs = [float(r.get("seconds", 0.0)) for r in res.history]
+        row["checks"] = len(res.history)
+        row["ms_per_check"] = 1000 * float(np.mean(secs)) if secs else float("nan")
+        row["reason"] = res.history[-1]["reason"] if res.history else "never checked (fewer trials than warm-up)"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_compare_outputs(df: pd.DataFrame, out_dir: str | Path, name: str = "compare") -> dict[str, Path]:
+    """Write ``<name>.csv`` and ``<name>.png`` (trials saved vs incumbent change per rule)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / f"{name}.csv"
+    df.to_csv(csv_path, index=False)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    has_test = "test_rel_change" in df.columns
+    fig, axes = plt.subplots(1, 2 if has_test else 1, figsize=(12 if has_test else 6.5, 5), squeeze=False)
+    panels = [("metric_rel_change", "validation metric")] + ([("test_rel_change", "test metric")] if has_test else [])
+    for ax, (col, label) in zip(axes[0], panels):
+        for _, r in df.iterrows():
+            y = r.get(col)
+            if y is None or (isinstance(y, float) and math.isnan(y)):
+                continue
+            marker = "o" if r["stopped"] else "x"
+            ax.scatter(r["trials_saved_frac"], y, marker=marker, s=40)
+            ax.annotate(str(r["rule"]), (r["trials_saved_frac"], y), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_xlabel("share of trials saved")
+        ax.set_ylabel(f"relative change of the incumbent's {label}\n(negative: worse when stopped)")
+        ax.grid(alpha=0.3)
+    n = int(df["n_trials"].iloc[0]) if len(df) else 0
+    fig.suptitle(f"When each rule would have stopped ({n} completed trials; x: never fired)")
+    fig.tight_layout()
+    png_path = out / f"{name}.png"
+    fig.savefig(png_path, dpi=120)
+    plt.close(fig)
+    return {"csv": csv_path, "png": png_path}
