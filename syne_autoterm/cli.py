@@ -362,29 +362,28 @@ def compare(args: argparse.Namespace) -> int:
         exp = load_experiment(name)
     except Exception as exc:
         raise CliError(f"cannot load experiment {args.experiment!r}: {exc}") from None
+    if exp is None or exp.results is None or len(exp.results) == 0:
+        raise CliError(f"experiment {args.experiment!r} has no results")
     meta = (exp.metadata or {}).get("autoterm", {})
-    metric = args.metric or meta.get("metric") or (exp.metadata or {}).get("metric_names", [None])[0]
-    if metric is None:
-        raise CliError("give --metric: the experiment's metadata does not name it")
-    mode = args.mode or meta.get("mode") or "min"
-    folds = args.fold_metrics or meta.get("fold_metrics") or "cv_fold_"
-    test_metric = args.test_metric or meta.get("test_metric")
     out_dir = Path(args.out) if args.out else _experiment_path(exp, name)
-    table = compare_module.compare_experiment(
-        exp.results, metric=metric, mode=mode, fold_metrics=folds, test_metric=test_metric,
-        config_space=_config_space_of(exp),
-    )
-    compare_module.write_compare_outputs(table, out_dir)
+    try:
+        # The experiment's name, not its table: the config space comes from its metadata.
+        table = compare_module.compare_experiment(
+            name,
+            metric=args.metric or meta.get("metric"),
+            mode=args.mode or meta.get("mode"),
+            fold_metrics=args.fold_metrics or meta.get("fold_metrics") or "cv_fold_",
+            test_metric=args.test_metric or meta.get("test_metric"),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    paths = compare_module.write_compare_outputs(table, out_dir)
     with _pandas_wide():
-        print(table.to_string(index=False))
-    print(f"\nWritten: {out_dir}")
+        cols = [c for c in ("rule", "stopped", "stop_trial_count", "trials_saved",
+                            "time_saved_frac", "metric_change", "test_change") if c in table]
+        print(table[cols].to_string(index=False))
+    print(f"\nWritten: {', '.join(str(p) for p in paths.values())}")
     return 0
-
-
-def _config_space_of(exp: Any) -> dict | None:
-    tuner = getattr(exp, "tuner", None)
-    scheduler = getattr(tuner, "scheduler", None) if tuner is not None else None
-    return getattr(scheduler, "config_space", None)
 
 
 class _pandas_wide:

@@ -123,21 +123,33 @@ def load_results(experiment: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, d
         meta_file = path.parent / "metadata.json"
         meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
         return pd.read_csv(path), meta
-    if path.is_dir():
-        result = load_experiment(path.name, local_path=str(path.parent))
-    else:
-        result = load_experiment(str(experiment))
+    kwargs = {"local_path": str(path.parent)} if path.is_dir() else {}
+    name = path.name if path.is_dir() else str(experiment)
+    try:
+        result = load_experiment(name, load_tuner=True, **kwargs)
+    except Exception:  # no (loadable) tuner.dill: results and metadata only
+        result = load_experiment(name, **kwargs)
     if result.results is None:
         raise FileNotFoundError(f"no results found for experiment {experiment!r} (looked in {result.path})")
-    return result.results, dict(result.metadata or {})
+    results = result.results
+    # ``st_status`` is the status when a row was reported (InProgress for a
+    # trial's only report); the saved tuner knows how each trial really ended.
+    seen = getattr(getattr(getattr(result, "tuner", None), "tuning_status", None),
+                   "last_trial_status_seen", None)
+    if seen:
+        results = results.assign(
+            st_final_status=results["trial_id"].map({int(k): str(v) for k, v in seen.items()})
+        )
+    return results, dict(result.metadata or {})
 
 
 def completed_trials(results: pd.DataFrame, metric: str, only_completed: bool = True) -> pd.DataFrame:
     """Last reported row of every completed trial, in completion order.
 
     Completion time is the trial's last ``st_tuner_time`` (row order when the
-    column is missing); with ``only_completed`` and an ``st_status`` column,
-    only trials that reached ``Completed`` count.
+    column is missing); with ``only_completed``, only trials that ended
+    ``Completed`` count (``st_final_status`` from the saved tuner when
+    available, else any ``st_status`` row saying so).
     """
     if "trial_id" not in results.columns:
         raise ValueError("results have no 'trial_id' column: not a Syne Tune results table")
@@ -148,8 +160,9 @@ def completed_trials(results: pd.DataFrame, metric: str, only_completed: bool = 
     time_col = "st_tuner_time" if "st_tuner_time" in df.columns else "_row"
     df = df.sort_values([time_col, "_row"], kind="stable")
     last = df.groupby("trial_id", sort=False).tail(1)
-    if only_completed and "st_status" in df.columns:
-        done = set(df.loc[df["st_status"].astype(str) == "Completed", "trial_id"])
+    status_col = "st_final_status" if "st_final_status" in df.columns else "st_status"
+    if only_completed and status_col in df.columns:
+        done = set(df.loc[df[status_col].astype(str) == "Completed", "trial_id"])
         last = last[last["trial_id"].isin(done)]
     return last.sort_values([time_col, "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
 
