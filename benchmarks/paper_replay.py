@@ -100,6 +100,19 @@ HEAVY_DEFAULT = ("autoterm", "optuna_terminator", "optuna_emmr", "autoterm_foldn
                  "synetune_0.01", "autoterm_botorch")
 
 
+def _mlp_space() -> dict[str, tuple[float, float, bool, bool]]:
+    """Our MLP space (syne_autoterm.workloads.spaces), for runs on our own tables."""
+    from syne_tune.config_space import is_log_space
+
+    from syne_autoterm.workloads.spaces import search_space
+
+    return {k: (float(d.lower), float(d.upper), bool(is_log_space(d)), d.value_type is int)
+            for k, d in search_space("mlp").items() if hasattr(d, "sample")}
+
+
+PAPER_SPACES["MLP"] = _mlp_space()
+
+
 def paper_config_space(model: str) -> dict:
     """Syne Tune config space over the stored ``hp_*`` values (log values for log HPs)."""
     from syne_tune.config_space import randint, uniform
