@@ -75,8 +75,20 @@ def _stored_hp(domain: Any, value: Any) -> float:
     return math.log(float(value)) if is_log_space(domain) else float(value)
 
 
-def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = False
-                  ) -> tuple[pd.DataFrame, dict | None]:
+def load_table(table_path: Path, max_configs: int | None = None) -> pd.DataFrame:
+    """A table, restricted to its first ``max_configs`` Sobol configs when given.
+
+    Config ids are deterministic, so a run on the first N configs of a table that
+    is still growing is reproducible from any later, larger copy of it.
+    """
+    table = pd.read_csv(table_path)
+    if max_configs is not None:
+        table = table[table["config_id"] < max_configs]
+    return table
+
+
+def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = False,
+                  max_configs: int | None = None) -> tuple[pd.DataFrame, dict | None]:
     """One BOTorch run over a table; with ``online``, AutoTermination stops it."""
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
@@ -89,7 +101,7 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     from syne_autoterm.workloads.spaces import search_space
 
     dataset, model = table_path.name[: -len(".csv.gz")].split("__")
-    table = pd.read_csv(table_path)
+    table = load_table(table_path, max_configs)
     space = search_space(model)
     blackbox = TableBlackbox(table, space)
     scheduler = BOTorch(
@@ -144,11 +156,11 @@ def _part_path(runs: Path, table: Path, seed: int, online: bool) -> Path:
     return runs / "parts" / f"{dataset}__{MODEL_CODES[model]}__s{seed}__{kind}.csv.gz"
 
 
-def _run_part(args: tuple[str, int, int, str, bool]) -> tuple[str, float, dict | None]:
-    table, seed, iterations, runs, online = args
+def _run_part(args: tuple) -> tuple[str, float, dict | None]:
+    table, seed, iterations, runs, online, max_configs = args
     path = _part_path(Path(runs), Path(table), seed, online)
     start = time.perf_counter()
-    df, online_result = bo_trajectory(Path(table), seed, iterations, online)
+    df, online_result = bo_trajectory(Path(table), seed, iterations, online, max_configs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     df.to_csv(tmp, index=False, compression="gzip")
@@ -159,15 +171,15 @@ def _run_part(args: tuple[str, int, int, str, bool]) -> tuple[str, float, dict |
 
 
 def generate(tables: list[Path], seeds: Sequence[int], iterations: int, runs: Path,
-             online_seeds: Sequence[int], workers: int) -> None:
+             online_seeds: Sequence[int], workers: int, max_configs: int | None = None) -> None:
     todo = []
     for table in tables:
         for seed in seeds:
             if not _part_path(runs, table, seed, False).exists():
-                todo.append((str(table), seed, iterations, str(runs), False))
+                todo.append((str(table), seed, iterations, str(runs), False, max_configs))
         for seed in online_seeds:
             if not _part_path(runs, table, seed, True).exists():
-                todo.append((str(table), seed, iterations, str(runs), True))
+                todo.append((str(table), seed, iterations, str(runs), True, max_configs))
     print(f"{len(todo)} BO runs to do ({len(tables)} tables)", flush=True)
     if not todo:
         return
@@ -243,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="paper_replay method groups or names")
     ap.add_argument("--min-rows", type=int, default=200,
                     help="skip tables with fewer evaluated configs (partial builds)")
+    ap.add_argument("--max-configs", type=int, default=None,
+                    help="use only the first N configs of each table (reproducible on a "
+                         "table that is still being built)")
     args = ap.parse_args(argv)
     runs = args.runs or args.out / "bo_runs"
     models = args.models or list(MODEL_CODES)
@@ -252,12 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.datasets = (args.datasets or []) + [dataset_slug(s) for s in args.new_dataset]
     tables = [t for t in table_files(args.tables, args.datasets, models)
-              if len(pd.read_csv(t).dropna(subset=["value"])) >= args.min_rows]
+              if len(load_table(t, args.max_configs).dropna(subset=["value"])) >= args.min_rows]
     if not tables:
         print(f"no table with >= {args.min_rows} rows in {args.tables}")
         return 1
     generate(tables, range(args.seeds), args.iterations, runs,
-             range(min(args.online_seeds, args.seeds)), args.workers)
+             range(min(args.online_seeds, args.seeds)), args.workers, args.max_configs)
     merge_runs(tables, runs)
 
     import paper_replay
