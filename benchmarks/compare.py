@@ -36,9 +36,10 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for _p in (REPO_ROOT, REPO_ROOT / "benchmarks"):

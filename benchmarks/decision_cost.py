@@ -42,19 +42,10 @@ REFERENCE_MS = {
 
 
 def xgboost_space() -> dict:
-    from syne_tune.config_space import lograndint, loguniform, uniform
+    """The paper's 9-D XGBoost space, as the workloads define it."""
+    from syne_autoterm.workloads.spaces import xgboost_space as space
 
-    return {
-        "n_estimators": lograndint(2, 512),
-        "learning_rate": loguniform(1e-6, 1.0),
-        "gamma": loguniform(1e-6, 64.0),
-        "min_child_weight": loguniform(1e-6, 32.0),
-        "max_depth": lograndint(2, 32),
-        "subsample": uniform(0.5, 1.0),
-        "colsample_bytree": uniform(0.3, 1.0),
-        "reg_lambda": loguniform(1e-6, 2.0),
-        "reg_alpha": loguniform(1e-6, 2.0),
-    }
+    return space()
 
 
 def synthetic_trajectory(n: int = 1000, n_folds: int = 10, seed: int = 0) -> Evidence:

@@ -17,8 +17,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # The trial processes get one BLAS thread each (see workloads/train.py); the
 # tuner process itself fits GPs and must not oversubscribe the cores either.
@@ -314,18 +315,24 @@ def _experiment_name(arg: str) -> str:
     return path.name if path.exists() else arg
 
 
-def explain(args: argparse.Namespace) -> int:
+def _load_experiment_or_fail(arg: str) -> tuple[str, Any]:
+    """The experiment's name and Syne Tune's stored experiment, or a one-line error."""
     from syne_tune.experiments import load_experiment
 
-    from .trace import read_trace
-
-    name = _experiment_name(args.experiment)
+    name = _experiment_name(arg)
     try:
         exp = load_experiment(name)
     except Exception as exc:
-        raise CliError(f"cannot load experiment {args.experiment!r}: {exc}") from None
-    if exp is None or exp.results is None:
-        raise CliError(f"experiment {args.experiment!r} has no results")
+        raise CliError(f"cannot load experiment {arg!r}: {exc}") from None
+    if exp is None or exp.results is None or len(exp.results) == 0:
+        raise CliError(f"experiment {arg!r} has no results")
+    return name, exp
+
+
+def explain(args: argparse.Namespace) -> int:
+    from .trace import read_trace
+
+    name, exp = _load_experiment_or_fail(args.experiment)
     meta = (exp.metadata or {}).get("autoterm")
     if meta is None:
         raise CliError(f"experiment {args.experiment!r} was not run by syne-autoterm tune; "
@@ -353,17 +360,9 @@ def _experiment_path(exp: Any, name: str) -> Path:
 
 # --------------------------------------------------------------------- compare
 def compare(args: argparse.Namespace) -> int:
-    from syne_tune.experiments import load_experiment
-
     from . import compare as compare_module
 
-    name = _experiment_name(args.experiment)
-    try:
-        exp = load_experiment(name)
-    except Exception as exc:
-        raise CliError(f"cannot load experiment {args.experiment!r}: {exc}") from None
-    if exp is None or exp.results is None or len(exp.results) == 0:
-        raise CliError(f"experiment {args.experiment!r} has no results")
+    name, exp = _load_experiment_or_fail(args.experiment)
     meta = (exp.metadata or {}).get("autoterm", {})
     out_dir = Path(args.out) if args.out else _experiment_path(exp, name)
     try:

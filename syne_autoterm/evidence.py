@@ -12,8 +12,9 @@ import logging
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class Evidence:
         """Metric in minimisation form (negated in ``max`` mode); non-numeric entries are NaN."""
         return self.sign * to_float_array(self.values)
 
-    def head(self, n: int) -> "Evidence":
+    def head(self, n: int) -> Evidence:
         """The first ``n`` completed trials: what a rule saw after ``n`` evaluations."""
         return Evidence(
             trial_ids=self.trial_ids[:n],

@@ -9,8 +9,8 @@ only, lazily, with the non-interactive Agg backend (no display on servers).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -9,8 +9,8 @@ reachable is at least ``min_domain lcb`` while the incumbent is at most
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -7,8 +7,9 @@ Built from Syne Tune's results table and the decision trace only, so
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -16,9 +16,10 @@ import math
 import numbers
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from syne_tune.tuner_callback import TunerCallback

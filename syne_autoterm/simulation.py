@@ -9,7 +9,8 @@ under the metric's name, and an elapsed time that the simulator adds to
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from syne_tune.blackbox_repository.blackbox import Blackbox

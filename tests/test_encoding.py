@@ -4,7 +4,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from syne_tune.config_space import (
-    choice, finrange, logfinrange, loguniform, lograndint, ordinal, randint, uniform,
+    choice,
+    finrange,
+    logfinrange,
+    lograndint,
+    loguniform,
+    ordinal,
+    randint,
+    uniform,
 )
 
 from syne_autoterm.posterior import ConfigEncoder

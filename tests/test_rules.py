@@ -172,7 +172,10 @@ def test_logged_ei_pi_use_the_value_at_the_last_trial():
 
 def test_computed_ei_small_when_the_optimum_is_sampled_densely():
     space = {"x": uniform(0.0, 1.0)}
-    f = lambda x: (x - 0.5) ** 2
+
+    def f(x):
+        return (x - 0.5) ** 2
+
     dense = np.linspace(0.0, 1.0, 25)
     one_sided = np.linspace(0.75, 1.0, 25)
     search = DomainSearch(n_candidates=200, n_starts=2, n_rounds=2, n_samples=16)

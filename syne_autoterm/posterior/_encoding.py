@@ -7,7 +7,8 @@ Syne Tune's BOTorch searcher feeds its GP ``hp_ranges.to_ndarray_matrix(configs)
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
-
-from typing import Callable
 
 import numpy as np
 
