@@ -7,7 +7,8 @@ Issue 6 part 2. Per table ``<dataset>__<model>`` (benchmarks/build_tables.py):
    each suggestion is answered by the nearest tabulated config, so BO runs
    restricted to the table). The trajectories are written in the format of
    the paper's runs (``benchmarks/paper_runs``), one ``<dataset>__<MODEL>.csv.gz``
-   per table, ``hp_*`` natural logs for log-scaled hyperparameters.
+   per table, ``hp_*`` the suggested configs as the tuner saw them (natural logs
+   for log-scaled hyperparameters), ``config_id`` the table row that answered.
 2. every rule of the paper replay decides on the same trajectories:
    ``paper_replay.py``'s machinery is called on that folder, so the rules are
    the same objects and the same code as in part 1 (nothing re-implemented).
@@ -101,6 +102,16 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     from syne_autoterm.simulation import TableBlackbox
     from syne_autoterm.workloads.spaces import search_space
 
+    import random
+
+    import torch
+
+    # Syne Tune draws initial configs from numpy's global RNG and the searcher's
+    # candidates from torch's: seeded, the run with and the run without the
+    # online criterion follow the same trajectory until the criterion stops it.
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
     dataset, model = table_path.name[: -len(".csv.gz")].split("__")
     table = load_table(table_path, max_configs)
     space = search_space(model)
@@ -139,7 +150,9 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
         row.update({f"fold_{i}": float(r[f"cv_fold_{i}"]) for i in range(N_FOLDS)})
         row.update(test_value=float(r["test_error"]), evaluation_time=float(r["elapsed_time"]),
                    optimizer_time=np.nan, config_id=int(r["config_id"]))
-        row.update({f"hp_{k}": _stored_hp(space[k], tab[f"hp_{k}"]) for k in hp_keys})
+        # The config as the tuner (and an online stopping rule) saw it: the
+        # searcher's suggestion, whose scores are those of the nearest table row.
+        row.update({f"hp_{k}": _stored_hp(space[k], r[f"config_{k}"]) for k in hp_keys})
         row.update(ei=np.nan, pi=np.nan, paper_regret_bound=np.nan, paper_incumbent_std=np.nan)
         rows.append(row)
     online_result = None
