@@ -18,12 +18,18 @@ from .error import (
     nadeau_bengio_variance,
 )
 from .evidence import Evidence, FoldAudit, audit_folds, fold_array, to_float_array
-from .posterior import BoTorchGP, ConfigEncoder, InferredEncoder, SklearnGP, is_botorch_searcher
+from .posterior import (
+    POSTERIORS,
+    BoTorchGP,
+    SklearnGP,
+    cached_fitter,
+    encoder_for,
+    uses_botorch,
+)
 from .posterior._types import is_constant
 from .regret import DomainSearch, PosteriorError, beta_schedule, regret_bound, top_n_mask
 from .rule import Decision, StoppingRule, check_float, check_int
 
-POSTERIORS = ("auto", "botorch", "sklearn")
 GP_NOISE = ("learned", "folds")
 ERROR_ESTIMATORS = ("cv", "bootstrap", "binomial")
 
@@ -226,45 +232,24 @@ class AutoTermination(StoppingRule):
     def _extra_metrics(self) -> list[str]:
         return [self.n_val_metric] if self.error_estimator == "binomial" else []
 
-    def _searcher(self) -> Any:
-        return getattr(self.scheduler, "searcher", None) if self.scheduler is not None else None
-
     def _use_botorch(self) -> bool:
-        if self.posterior == "botorch":
-            return True
-        if self.posterior == "sklearn":
-            return False
-        searcher = self._searcher()
-        return searcher is not None and is_botorch_searcher(searcher)
+        return uses_botorch(self.posterior, self.scheduler)
 
     def _encoder(self, evidence: Evidence):
-        searcher = self._searcher()
-        if searcher is not None and getattr(searcher, "_hp_ranges", None) is not None:
-            return ConfigEncoder(hp_ranges=searcher._hp_ranges)  # the searcher's own encoding
-        space = self.config_space
-        if space is None and self.scheduler is not None:
-            space = getattr(self.scheduler, "config_space", None)
-        if space is not None:
-            return ConfigEncoder(config_space=space)
-        self.log_problem(
-            "no-config-space",
-            "AutoTermination has no scheduler or config_space: the domain is guessed from the "
-            "observed configs (pass scheduler= or config_space= for the real domain)",
-        )
-        return InferredEncoder(evidence.configs)
+        encoder, guessed = encoder_for(self.scheduler, self.config_space, evidence.configs)
+        if guessed:
+            self.log_problem(
+                "no-config-space",
+                "AutoTermination has no scheduler or config_space: the domain is guessed from the "
+                "observed configs (pass scheduler= or config_space= for the real domain)",
+            )
+        return encoder
 
     def _botorch_fitter(self) -> BoTorchGP:
-        searcher = self._searcher()
-        warping = bool(getattr(searcher, "input_warping", False)) if searcher else False
-        key = f"botorch-{warping}"
-        if key not in self._fitters:
-            self._fitters[key] = BoTorchGP(input_warping=warping, seed=self.seed)
-        return self._fitters[key]
+        return cached_fitter(self._fitters, True, self.scheduler, self.seed)
 
     def _sklearn_fitter(self) -> SklearnGP:
-        if "sklearn" not in self._fitters:
-            self._fitters["sklearn"] = SklearnGP(seed=self.seed)
-        return self._fitters["sklearn"]
+        return cached_fitter(self._fitters, False, self.scheduler, self.seed)
 
     def _fitter(self):
         """The primary posterior fitter (BoTorch's or scikit-learn's GP)."""

@@ -28,14 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .evidence import Evidence, EvidenceCollector
-from .posterior import (
-    BoTorchGP,
-    ConfigEncoder,
-    InferredEncoder,
-    SklearnGP,
-    is_botorch_searcher,
-    standardize,
-)
+from .posterior import POSTERIORS, cached_fitter, encoder_for, standardize, uses_botorch
 from .regret import DomainSearch, minimize_lcb
 from .rule import Decision, StoppingRule
 
@@ -330,7 +323,7 @@ class _ImprovementRule(_BaselineRule):
     ):
         if not (threshold > 0 and math.isfinite(threshold)):
             raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
-        if posterior not in ("auto", "botorch", "sklearn"):
+        if posterior not in POSTERIORS:
             raise ValueError(f"posterior must be 'auto', 'botorch' or 'sklearn', got {posterior!r}")
         super().__init__(metric, mode, None, warm_up, scheduler=scheduler,
                          config_space=config_space, **kwargs)
@@ -342,31 +335,17 @@ class _ImprovementRule(_BaselineRule):
         self.seed = int(seed)
         self._fitters: dict[str, Any] = {}
 
-    # the same choices as AutoTermination, from the same public classes
-    def _searcher(self):
-        return getattr(self.scheduler, "searcher", None) if self.scheduler is not None else None
-
+    # the same choices as AutoTermination, made by the same functions
     def _encoder(self, evidence: Evidence):
-        searcher = self._searcher()
-        if searcher is not None and getattr(searcher, "_hp_ranges", None) is not None:
-            return ConfigEncoder(hp_ranges=searcher._hp_ranges)
-        space = self.config_space
-        if space is None and self.scheduler is not None:
-            space = getattr(self.scheduler, "config_space", None)
-        if space is not None:
-            return ConfigEncoder(config_space=space)
-        self.log_problem("no-config-space", f"{self.name}: no config space; domain guessed from the data")
-        return InferredEncoder(evidence.configs)
+        encoder, guessed = encoder_for(self.scheduler, self.config_space, evidence.configs)
+        if guessed:
+            self.log_problem("no-config-space",
+                             f"{self.name}: no config space; domain guessed from the data")
+        return encoder
 
     def _fitter(self):
-        searcher = self._searcher()
-        botorch = self.posterior == "botorch" or (
-            self.posterior == "auto" and searcher is not None and is_botorch_searcher(searcher)
-        )
-        key = "botorch" if botorch else "sklearn"
-        if key not in self._fitters:
-            self._fitters[key] = BoTorchGP(seed=self.seed) if botorch else SklearnGP(seed=self.seed)
-        return self._fitters[key]
+        return cached_fitter(self._fitters, uses_botorch(self.posterior, self.scheduler),
+                             self.scheduler, self.seed)
 
     def _logged(self, evidence: Evidence) -> float | None:
         if self.use_logged is False or self.extra_name not in evidence.extras:
