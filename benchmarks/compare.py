@@ -92,6 +92,9 @@ def load_table(table_path: Path, max_configs: int | None = None) -> pd.DataFrame
 def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = False,
                   max_configs: int | None = None) -> tuple[pd.DataFrame, dict | None]:
     """One BOTorch run over a table; with ``online``, AutoTermination stops it."""
+    import random
+
+    import torch
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
     from syne_tune.blackbox_repository import UserBlackboxBackend
@@ -101,10 +104,6 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     from syne_autoterm.cli import AnyOf
     from syne_autoterm.simulation import TableBlackbox
     from syne_autoterm.workloads.spaces import search_space
-
-    import random
-
-    import torch
 
     # Syne Tune draws initial configs from numpy's global RNG and the searcher's
     # candidates from torch's: seeded, the run with and the run without the
