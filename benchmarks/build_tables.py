@@ -143,15 +143,15 @@ def _evaluate(
 # --------------------------------------------------------------------------- #
 
 
-def _round(value: float) -> float:
+def round_significant(value: float) -> float:
     if value is None or not math.isfinite(value) or value == 0:
         return value
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
-def _rounded_configs(model: str, n: int, seed: int) -> list[dict[str, Any]]:
+def rounded_configs(model: str, n: int, seed: int) -> list[dict[str, Any]]:
     configs = sobol_configs(search_space(model), n, seed)
-    return [{k: (v if isinstance(v, int) else _round(v)) for k, v in c.items()} for c in configs]
+    return [{k: (v if isinstance(v, int) else round_significant(v)) for k, v in c.items()} for c in configs]
 
 
 def _row(
@@ -161,11 +161,11 @@ def _row(
     row.update({f"hp_{k}": v for k, v in config.items()})
     failed = "__error__" in metrics
     for k in range(folds):
-        row[f"fold_{k}"] = np.nan if failed else _round(metrics[f"cv_fold_{k}"])
+        row[f"fold_{k}"] = np.nan if failed else round_significant(metrics[f"cv_fold_{k}"])
     for k in range(folds):
         row[f"fit_time_{k}"] = np.nan if failed else round(metrics[f"fit_time_fold_{k}"], 4)
-    row["value"] = np.nan if failed else _round(metrics["error"])
-    row["test_value"] = np.nan if failed else _round(metrics["test_error"])
+    row["value"] = np.nan if failed else round_significant(metrics["error"])
+    row["test_value"] = np.nan if failed else round_significant(metrics["test_error"])
     row["elapsed_time"] = round(metrics["elapsed_time"], 4)
     row["metric"] = metric
     return row
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     started = _now()
     tasks = _plan(args)
     pending = [(task, i) for task in tasks for i in task.todo]
-    configs = {m: _rounded_configs(m, args.n_configs, args.seed) for m in {t.model for t in tasks}}
+    configs = {m: rounded_configs(m, args.n_configs, args.seed) for m in {t.model for t in tasks}}
     print(
         f"{len(tasks)} tasks, {len(pending)} configs to evaluate; order: "
         + ", ".join(f"{t.name} (~{t.cost:.1f}s)" for t in tasks),
