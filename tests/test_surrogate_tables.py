@@ -118,3 +118,4 @@ def test_cli_writes_tables_and_quality(tmp_path):
     assert quality.loc[0, "n_real"] == 60
     assert quality.loc[0, "n_unseen"] == 60  # ids 60..119 were held out and compared
     assert quality.loc[0, "unseen_spearman_mean"] > 0.8
+    assert "toy__rf.csv.gz (150 configs from 60 real)" in (out / "README.md").read_text()
