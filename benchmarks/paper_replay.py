@@ -136,6 +136,9 @@ class Run:
     seed: int
     metric: str
     evidence: Evidence
+    #: the space the rules model: the paper's (log HPs continuous in log space) for the
+    #: authors' runs, the tuner's own for runs of compare.py (``space`` column "native")
+    config_space: dict
 
     @property
     def key(self) -> str:
@@ -158,7 +161,33 @@ def _round_sig(values: np.ndarray, digits: int) -> np.ndarray:
     return np.array([float(f"{v:.{digits}g}") if math.isfinite(v) else v for v in values], dtype=float)
 
 
-def run_evidence(df: pd.DataFrame, model: str) -> Evidence:
+NATIVE = "native"  # value of the ``space`` column in runs of compare.py
+
+
+def native_space(model: str) -> dict:
+    """The tuner's search space of one of our models (``RF``/``XGB``/``MLP``)."""
+    from syne_autoterm.workloads.spaces import search_space
+
+    return search_space({"RF": "rf", "XGB": "xgboost", "MLP": "mlp"}[model])
+
+
+def _native_configs(df: pd.DataFrame, space: dict) -> tuple[dict, ...]:
+    """Stored ``hp_*`` (natural logs of log-scaled HPs) back to the values the tuner saw."""
+    from syne_tune.config_space import is_log_space
+
+    names = [k for k, d in space.items() if hasattr(d, "sample")]
+    out = []
+    for r in df[[f"hp_{k}" for k in names]].to_dict("records"):
+        config = {}
+        for k in names:
+            v = float(r[f"hp_{k}"])
+            v = math.exp(v) if is_log_space(space[k]) else v
+            config[k] = int(round(v)) if space[k].value_type is int else v
+        out.append(config)
+    return tuple(out)
+
+
+def run_evidence(df: pd.DataFrame, model: str, config_space: dict | None = None) -> Evidence:
     """Evidence of one run (rows of one seed in evaluation order).
 
     ``value`` is rounded to 12 significant digits: a few runs hold the same
@@ -173,7 +202,7 @@ def run_evidence(df: pd.DataFrame, model: str) -> Evidence:
     """
     df = df.sort_values("step").reset_index(drop=True)
     names = list(PAPER_SPACES[model])
-    configs = tuple(
+    configs = _native_configs(df, config_space) if config_space is not None else tuple(
         {k: (int(round(r[f"hp_{k}"])) if not PAPER_SPACES[model][k][2] and PAPER_SPACES[model][k][3]
              else float(r[f"hp_{k}"])) for k in names}
         for r in df[[f"hp_{k}" for k in names]].to_dict("records")
@@ -214,7 +243,10 @@ def load_runs(path: str | Path, seeds: Iterable[int] | None = None) -> list[Run]
     for seed, part in df.groupby("seed"):
         if wanted is not None and int(seed) not in wanted:
             continue
-        runs.append(Run(dataset, model, int(seed), str(part["metric"].iloc[0]), run_evidence(part, model)))
+        native = "space" in part and str(part["space"].iloc[0]) == NATIVE
+        space = native_space(model) if native else paper_config_space(model)
+        evidence = run_evidence(part, model, space if native else None)
+        runs.append(Run(dataset, model, int(seed), str(part["metric"].iloc[0]), evidence, space))
     return runs
 
 
@@ -257,7 +289,7 @@ class Method:
     name: str
     group: str
     family: str
-    make: Callable[[str], StoppingRule] | None = None  # model -> rule (None: group-level)
+    make: Callable[[dict], StoppingRule] | None = None  # config space -> rule (None: group-level)
     # the authors' method in paper_results.csv that this one reproduces (authors_*, conv_*,
     # ei_*, pi_*) or is compared with (autoterm_* vs Ours_<decay>)
     paper_name: str | None = None
@@ -272,25 +304,25 @@ def build_methods() -> list[Method]:
     m: list[Method] = []
     for d in DECAYS:
         m.append(Method(f"authors_{d}", "logged", "authors",
-                        lambda model, d=d: AuthorsRule(d), f"Ours_{d}", f"decay={d}, frozen threshold"))
+                        lambda space, d=d: AuthorsRule(d), f"Ours_{d}", f"decay={d}, frozen threshold"))
     for k in CONV_KS:
-        m.append(Method(f"conv_{k}", "logged", "conv", lambda model, k=k: Convergence(k),
+        m.append(Method(f"conv_{k}", "logged", "conv", lambda space, k=k: Convergence(k),
                         f"Conv_{k}", f"k={k}"))
     for t in EI_THRESHOLDS:
         m.append(Method(f"ei_{_fmt(t)}", "logged", "ei",
-                        lambda model, t=t: ExpectedImprovementRule(t, use_logged=True),
+                        lambda space, t=t: ExpectedImprovementRule(t, use_logged=True),
                         f"EI_{_fmt(t)}", f"logged EI < {t:g}"))
     for t in PI_THRESHOLDS:
         m.append(Method(f"pi_{_fmt(t)}", "logged", "pi",
-                        lambda model, t=t: ProbabilityOfImprovementRule(t, use_logged=True),
+                        lambda space, t=t: ProbabilityOfImprovementRule(t, use_logged=True),
                         f"PI_{_fmt(t)}", f"logged PI < {t:g}"))
     for std, num, pat in PLATEAUS:
         m.append(Method(f"plateau_{std:g}_{num}_{pat}", "logged", "plateau",
-                        lambda model, a=(std, num, pat): Plateau(*a, warm_up=FIRST_CHECK),
+                        lambda space, a=(std, num, pat): Plateau(*a, warm_up=FIRST_CHECK),
                         None, f"std={std:g}, num_trials={num}, patience={pat}"))
     std, num, pat = PLATEAUS[0]
     m.append(Method(f"synetune_plateau_{std:g}_{num}_{pat}", "logged", "synetune_plateau",
-                    lambda model, a=(std, num, pat): _peers().SyneTunePlateau(*a, warm_up=FIRST_CHECK),
+                    lambda space, a=(std, num, pat): _peers().SyneTunePlateau(*a, warm_up=FIRST_CHECK),
                     None, "Syne Tune PlateauStopper (the real one)"))
     for variant, kw in AUTOTERM_VARIANTS.items():
         suffix = variant[len("autoterm"):]
@@ -300,15 +332,15 @@ def build_methods() -> list[Method]:
                             f"gp_noise={kw['gp_noise']})"))
     for t in SYNETUNE_THRESHOLDS:
         m.append(Method(f"synetune_{t:g}", f"synetune_{t:g}", "synetune_atc",
-                        lambda model, t=t: _peers().SyneTuneATC(t, config_space=paper_config_space(model),
+                        lambda space, t=t: _peers().SyneTuneATC(t, config_space=space,
                                                                 warm_up=FIRST_CHECK),
                         None, f"Syne Tune AutomaticTerminationCriterion threshold={t:g}"))
     m.append(Method("optuna_terminator", "optuna_terminator", "optuna_terminator",
-                    lambda model: _peers().OptunaTerminator(
-                        fold_metrics="fold_", config_space=paper_config_space(model), warm_up=FIRST_CHECK),
+                    lambda space: _peers().OptunaTerminator(
+                        fold_metrics="fold_", config_space=space, warm_up=FIRST_CHECK),
                     None, "RegretBoundEvaluator + CrossValidationErrorEvaluator"))
     m.append(Method("optuna_emmr", "optuna_emmr", "optuna_emmr",
-                    lambda model: _peers().OptunaEMMR(config_space=paper_config_space(model),
+                    lambda space: _peers().OptunaEMMR(config_space=space,
                                                       warm_up=FIRST_CHECK),
                     None, "EMMREvaluator + MedianErrorEvaluator"))
     return m
@@ -347,12 +379,17 @@ def select_methods(specs: Sequence[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ one task
+def last_check(run: Run) -> int:
+    """The authors' last check, 199 of 200 evaluations; shorter runs end one earlier too."""
+    return min(FINAL_N, len(run.evidence) - 1)
+
+
 def _row(run: Run, method: str, n_stop: int, fired: bool, history: Sequence[dict]) -> dict:
     secs = [float(r.get("seconds", 0.0)) for r in history]
     row = {"dataset": run.dataset, "model": run.model, "seed": run.seed, "metric": run.metric,
            "method": method, "fired": bool(fired), "checks": len(history),
            "ms_per_check": 1000 * float(np.mean(secs)) if secs else float("nan")}
-    row.update(outcome(run.evidence, n_stop))
+    row.update(outcome(run.evidence, n_stop, last_check(run)))
     return row
 
 
@@ -364,9 +401,10 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
         scales = {d: error_scale_from_decay(d) for d in DECAYS}
         # one rule object; every error scale's stop is read off its history (see
         # syne_autoterm.compare.replay_scales: the bound does not depend on the scale)
-        rule = AutoTermination("value", "min", "fold_", config_space=paper_config_space(run.model),
+        rule = AutoTermination("value", "min", "fold_", config_space=run.config_space,
                                warm_up=FIRST_CHECK, seed=0, **kw)
-        by_scale = compare.replay_scales(rule, run.evidence, list(scales.values()), FIRST_CHECK, FINAL_N)
+        by_scale = compare.replay_scales(rule, run.evidence, list(scales.values()), FIRST_CHECK,
+                                         last_check(run))
         history = rule.history
         suffix = group[len("autoterm"):]
         for d, s in scales.items():
@@ -378,8 +416,8 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
                   "seconds": r["seconds"]} for r in history]
     else:
         for name in methods:
-            rule = METHODS[name].make(run.model)
-            n_stop, fired, history = replay(rule, run.evidence)
+            rule = METHODS[name].make(run.config_space)
+            n_stop, fired, history = replay(rule, run.evidence, last=last_check(run))
             rows.append(_row(run, name, n_stop, fired, history))
     return {"rows": rows, "trace": trace}
 

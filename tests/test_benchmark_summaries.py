@@ -52,3 +52,51 @@ def test_paired_difference_and_clear_dominance():
     assert text.startswith("conv_10") and text.endswith(", clear]")
     # without a per-run file the means alone are reported
     assert "d_rtc" not in dominance.dominated(summary).iloc[0]["dominated_by"]
+
+
+def _toy_table(n: int) -> pd.DataFrame:
+    """A table in build_tables.py's format on the RF space, with fold noise."""
+    import math
+
+    import numpy as np
+    from build_tables import rounded_configs
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for i, config in enumerate(rounded_configs("rf", n, seed=0)):
+        mean = 0.3 - 0.04 * math.log(config["n_estimators"]) - 0.02 * config["max_depth"]
+        folds = mean + rng.normal(0, 0.03, 10)
+        row = {"config_id": i, **{f"hp_{k}": v for k, v in config.items()}}
+        row.update({f"fold_{j}": folds[j] for j in range(10)})
+        row.update(value=folds.mean(), test_value=mean + rng.normal(0, 0.01),
+                   elapsed_time=1.0, metric="classification_error")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_compare_end_to_end_online_equals_replay(tmp_path):
+    """BO over a table, rules replayed, and the online criterion stops where the replay does."""
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    _toy_table(300).to_csv(tables / "toy__rf.csv.gz", index=False, compression="gzip")
+    out = tmp_path / "results"
+    code = compare.main(["--tables", str(tables), "--out", str(out), "--seeds", "1",
+                         "--iterations", "45", "--online-seeds", "1", "--min-rows", "100",
+                         "--methods", "conv_10", "autoterm_0.21"])
+    assert code == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"method", "model", "rtc", "ryc", "stop_rate", "n_runs"} <= set(summary)
+    assert set(summary.method) == {"conv_10", "autoterm_0.21"}
+    assert set(summary.model) == {"RF", "all"}
+    per_run = pd.read_csv(out / "per_run.csv")
+    assert per_run.n_stop.between(20, 44).all()  # checks at 20 .. 44 of a 45-trial run
+    runs = pd.read_csv(out / "bo_runs" / "toy__RF.csv.gz")
+    assert len(runs) == 45 and runs.config_id.between(0, 299).all()
+    agreement = pd.read_csv(out / "online_vs_replay.csv")
+    row = agreement.iloc[0]
+    replay_stop = per_run.set_index("method").loc["autoterm_0.21", "n_stop"]
+    if pd.isna(row.online_stop):  # never fired online: the replay must not fire either
+        assert replay_stop == 44 and not per_run.set_index("method").loc["autoterm_0.21", "fired"]
+    else:
+        assert row.online_stop == replay_stop
+    assert (out / "pareto.png").exists() and (out / "summary_by_dataset.csv").exists()
