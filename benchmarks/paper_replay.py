@@ -427,8 +427,13 @@ def _cache_path(out: Path, group: str, path: Path, seed: int) -> Path:
     return out / "cache" / group / f"{dataset}__{model}__s{seed}.json"
 
 
-def _signature(group: str) -> list[str]:
-    return sorted(GROUPS[group])
+def _signature(group: str, path: str | Path) -> list[str]:
+    """What a cached result depends on: the group's methods and, for runs of
+    compare.py, that they were modelled in the tuner's own space (so a result
+    from the paper's space, or from an older file without the marker, is redone)."""
+    df = _read_table(str(path))
+    native = "space" in df and bool((df["space"] == NATIVE).all())
+    return sorted(GROUPS[group]) + (["space=native"] if native else [])
 
 
 def _task(args: tuple[str, str, int, str]) -> tuple[str, str, int, float]:
@@ -436,7 +441,7 @@ def _task(args: tuple[str, str, int, str]) -> tuple[str, str, int, float]:
     t0 = time.perf_counter()
     (run,) = load_runs(path, [seed])
     result = evaluate_group(run, group, GROUPS[group])
-    result["signature"] = _signature(group)
+    result["signature"] = _signature(group, path)
     result["seconds"] = time.perf_counter() - t0
     target = _cache_path(Path(out), group, Path(path), seed)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -454,7 +459,7 @@ def _cached(out: Path, group: str, path: Path, seed: int) -> dict | None:
         data = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    return data if data.get("signature") == _signature(group) else None
+    return data if data.get("signature") == _signature(group, path) else None
 
 
 def run_tasks(runs_dir: Path, out: Path, groups: Sequence[str], seeds: Sequence[int] | None,
