@@ -100,3 +100,22 @@ def test_compare_end_to_end_online_equals_replay(tmp_path):
     else:
         assert row.online_stop == replay_stop
     assert (out / "pareto.png").exists() and (out / "summary_by_dataset.csv").exists()
+
+
+def test_compare_accepts_a_csv_dataset_it_has_never_seen(tmp_path):
+    """--new-dataset csv:...: tabulated first (real CV), then BO and the replay."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.sample(150, random_state=0)
+    csv = tmp_path / "my_data.csv"
+    frame.to_csv(csv, index=False)
+    tables, out = tmp_path / "tables", tmp_path / "results"
+    code = compare.main(["--tables", str(tables), "--out", str(out), "--new-dataset",
+                         f"csv:{csv}:target", "--models", "rf", "--n-configs", "25",
+                         "--min-rows", "20", "--seeds", "1", "--iterations", "24",
+                         "--online-seeds", "0", "--methods", "conv_10"])
+    assert code == 0
+    table = pd.read_csv(tables / "my_data__rf.csv.gz")
+    assert len(table) == 25 and table["fold_9"].notna().all()  # 10-fold CV of real fits
+    per_run = pd.read_csv(out / "per_run.csv")
+    assert list(per_run.dataset.unique()) == ["my_data"] and (per_run.model == "RF").all()
