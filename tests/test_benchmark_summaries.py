@@ -100,6 +100,7 @@ def test_compare_end_to_end_online_equals_replay(tmp_path):
     else:
         assert row.online_stop == replay_stop
     assert (out / "pareto.png").exists() and (out / "summary_by_dataset.csv").exists()
+    assert "| autoterm_0.21 | " in (out / "summary_by_dataset.md").read_text()
 
 
 def test_compare_accepts_a_csv_dataset_it_has_never_seen(tmp_path):
