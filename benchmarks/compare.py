@@ -54,7 +54,6 @@ DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
 MODEL_CODES = {"xgboost": "XGB", "rf": "RF", "mlp": "MLP"}
 N_FOLDS = 10
-NATIVE_SPACE = "native"  # paper_replay.NATIVE: decode hp_* into our own search space
 
 
 def table_files(tables: Path, datasets: Sequence[str] | None, models: Sequence[str] | None
@@ -153,8 +152,7 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
         # The config as the tuner (and an online stopping rule) saw it: the
         # searcher's suggestion, whose scores are those of the nearest table row.
         row.update({f"hp_{k}": _stored_hp(space[k], r[f"config_{k}"]) for k in hp_keys})
-        row.update(ei=np.nan, pi=np.nan, paper_regret_bound=np.nan, paper_incumbent_std=np.nan,
-                   space=NATIVE_SPACE)
+        row.update(ei=np.nan, pi=np.nan, paper_regret_bound=np.nan, paper_incumbent_std=np.nan)
         rows.append(row)
     online_result = None
     if criterion is not None:
@@ -207,6 +205,8 @@ def generate(tables: list[Path], seeds: Sequence[int], iterations: int, runs: Pa
 
 def merge_runs(tables: list[Path], runs: Path) -> list[Path]:
     """One paper-format file per table from its finished full-run parts."""
+    from paper_replay import NATIVE
+
     merged = []
     for table in tables:
         dataset, model = table.name[: -len(".csv.gz")].split("__")
@@ -216,7 +216,7 @@ def merge_runs(tables: list[Path], runs: Path) -> list[Path]:
         df = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
         # The replay models these runs in the tuner's own search space (integer and
         # log-integer HPs as the searcher saw them), not the paper's continuous one.
-        df["space"] = NATIVE_SPACE
+        df["space"] = NATIVE
         out = runs / f"{dataset}__{MODEL_CODES[model]}.csv.gz"
         df.sort_values(["seed", "step"]).to_csv(out, index=False, compression="gzip")
         merged.append(out)

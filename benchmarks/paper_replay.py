@@ -164,6 +164,11 @@ def _round_sig(values: np.ndarray, digits: int) -> np.ndarray:
 NATIVE = "native"  # value of the ``space`` column in runs of compare.py
 
 
+def is_native(df: pd.DataFrame) -> bool:
+    """Whether runs come from compare.py and are modelled in the tuner's own space."""
+    return "space" in df and bool((df["space"] == NATIVE).all())
+
+
 def native_space(model: str) -> dict:
     """The tuner's search space of one of our models (``RF``/``XGB``/``MLP``)."""
     from syne_autoterm.workloads.spaces import search_space
@@ -243,7 +248,7 @@ def load_runs(path: str | Path, seeds: Iterable[int] | None = None) -> list[Run]
     for seed, part in df.groupby("seed"):
         if wanted is not None and int(seed) not in wanted:
             continue
-        native = "space" in part and str(part["space"].iloc[0]) == NATIVE
+        native = is_native(part)
         space = native_space(model) if native else paper_config_space(model)
         evidence = run_evidence(part, model, space if native else None)
         runs.append(Run(dataset, model, int(seed), str(part["metric"].iloc[0]), evidence, space))
@@ -431,8 +436,7 @@ def _signature(group: str, path: str | Path) -> list[str]:
     """What a cached result depends on: the group's methods and, for runs of
     compare.py, that they were modelled in the tuner's own space (so a result
     from the paper's space, or from an older file without the marker, is redone)."""
-    df = _read_table(str(path))
-    native = "space" in df and bool((df["space"] == NATIVE).all())
+    native = is_native(_read_table(str(path)))
     return sorted(GROUPS[group]) + (["space=native"] if native else [])
 
 

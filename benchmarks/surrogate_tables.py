@@ -168,7 +168,7 @@ def _against_unseen(
     both = unseen.merge(result, on="config_id", suffixes=("_real", "_surrogate"))
     if len(both) < 10:
         return {}
-    folds = [c for c in _fold_columns(fitted)]
+    folds = _fold_columns(fitted)
     real_std = both[[f"{f}_real" for f in folds]].std(axis=1)
     pred_std = both[[f"{f}_surrogate" for f in folds]].std(axis=1)
     return {
