@@ -1,0 +1,92 @@
+"""How noisy each tabulated task is, next to how much there is left to find.
+
+Why: every stopping rule in part 2 can stop early on a table whose fold noise
+dwarfs the differences among its good configs, and none should on a table
+where it does not. This ratio explains the per-table results in
+``benchmarks/results/README.md``, so it is computed here from the tables
+themselves rather than quoted.
+
+For each ``<dataset>__<model>.csv.gz`` under ``--tables``: the best CV value,
+the median over the ``--top`` best configs of their fold standard deviation
+(ddof 1, the statistical error's raw material), the standard deviation of
+those configs' CV means (what BO can still gain among them), and their ratio.
+Writes ``<tables>/noise.csv`` and ``noise.md``.
+
+    python benchmarks/table_noise.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
+MODEL_NAMES = {"rf": "RF", "xgboost": "XGB", "mlp": "MLP"}
+
+
+def table_noise(table: pd.DataFrame, top: int = 20) -> dict[str, float]:
+    """Noise statistics of one table (rows with a NaN value are ignored)."""
+    folds = [c for c in table.columns if c.startswith("fold_")]
+    if not folds or "value" not in table:
+        raise ValueError("a table needs fold_* and value columns")
+    scored = table.dropna(subset=["value"])
+    if len(scored) < 2:
+        raise ValueError(f"need at least 2 evaluated configs, got {len(scored)}")
+    best = scored.nsmallest(min(top, len(scored)), "value")
+    fold_std = float(best[folds].std(axis=1, ddof=1).median())
+    spread = float(best["value"].std(ddof=1))
+    return {
+        "n_configs": len(scored),
+        "best_value": float(scored["value"].min()),
+        "top_fold_std_median": fold_std,
+        "top_mean_std": spread,
+        "noise_ratio": fold_std / spread if spread > 0 else float("inf"),
+    }
+
+
+def noise_summary(tables: Path, top: int = 20) -> pd.DataFrame:
+    rows = []
+    for path in sorted(tables.glob("*__*.csv.gz")):
+        dataset, model = path.name.removesuffix(".csv.gz").split("__", 1)
+        table = pd.read_csv(path)
+        metric = str(table["metric"].iloc[0]) if "metric" in table and len(table) else ""
+        rows.append({"dataset": dataset, "model": MODEL_NAMES.get(model, model),
+                     "metric": metric, **table_noise(table, top)})
+    return pd.DataFrame(rows)
+
+
+def to_markdown(summary: pd.DataFrame, top: int) -> str:
+    lines = [
+        f"| table | metric | configs | best CV value | fold std of the {top} best (median) "
+        f"| std of the {top} best CV means | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in summary.itertuples():
+        lines.append(
+            f"| {r.dataset} {r.model} | {r.metric} | {r.n_configs} | {r.best_value:.4g} "
+            f"| {r.top_fold_std_median:.3g} | {r.top_mean_std:.3g} | {r.noise_ratio:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tables", type=Path, default=DEFAULT_TABLES)
+    ap.add_argument("--top", type=int, default=20)
+    args = ap.parse_args(argv)
+    summary = noise_summary(args.tables, args.top)
+    if summary.empty:
+        print(f"no tables under {args.tables}", file=sys.stderr)
+        return 1
+    summary.to_csv(args.tables / "noise.csv", index=False, float_format="%.5g")
+    (args.tables / "noise.md").write_text(to_markdown(summary, args.top))
+    print(to_markdown(summary, args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

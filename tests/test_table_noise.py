@@ -1,0 +1,54 @@
+"""The per-table noise statistics that explain where the rules stop early."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+import table_noise  # noqa: E402
+
+
+def _table(n: int, fold_offsets: list[float], step: float) -> pd.DataFrame:
+    """Config i has CV mean ``step * i`` and the same fold offsets around it."""
+    offsets = np.asarray(fold_offsets) - np.mean(fold_offsets)
+    rows = []
+    for i in range(n):
+        mean = step * i
+        row = {"config_id": i, **{f"fold_{k}": mean + o for k, o in enumerate(offsets)}}
+        row.update(value=mean, test_value=mean, metric="classification_error")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_noise_statistics_on_a_hand_made_table():
+    table = _table(50, [0.0, 0.1, 0.2, 0.3], step=0.01)
+    table.loc[len(table)] = {**table.iloc[0].to_dict(), "config_id": 99, "value": np.nan}
+    stats = table_noise.table_noise(table, top=5)
+    assert stats["n_configs"] == 50
+    assert stats["best_value"] == 0.0
+    assert stats["top_fold_std_median"] == pytest.approx(np.std([0, 0.1, 0.2, 0.3], ddof=1))
+    # the 5 best means are 0, 0.01, ..., 0.04
+    assert stats["top_mean_std"] == pytest.approx(np.std(np.arange(5) * 0.01, ddof=1))
+    assert stats["noise_ratio"] == pytest.approx(
+        stats["top_fold_std_median"] / stats["top_mean_std"])
+
+
+def test_noise_summary_writes_one_row_per_table(tmp_path):
+    _table(30, [0, 1, 2], step=0.5).to_csv(tmp_path / "toy__rf.csv.gz", index=False)
+    _table(30, [0, 0.1, 0.2], step=0.5).to_csv(tmp_path / "toy__xgboost.csv.gz", index=False)
+    assert table_noise.main(["--tables", str(tmp_path), "--top", "10"]) == 0
+    summary = pd.read_csv(tmp_path / "noise.csv").set_index("model")
+    assert summary.loc["RF", "noise_ratio"] == pytest.approx(10 * summary.loc["XGB", "noise_ratio"])
+    assert "toy RF" in (tmp_path / "noise.md").read_text()
+
+
+def test_a_table_without_folds_is_refused():
+    with pytest.raises(ValueError, match="fold_"):
+        table_noise.table_noise(pd.DataFrame({"value": [1.0, 2.0]}))
