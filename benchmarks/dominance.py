@@ -16,7 +16,7 @@ errors worse in RYC.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -67,10 +67,26 @@ def _per_run_beside(summary_path: Path) -> pd.DataFrame | None:
     return pd.read_csv(candidate) if candidate.exists() else None
 
 
-if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        path = Path(arg)
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("summaries", nargs="+", type=Path,
+                    help="summary*.csv files (per_run*.csv beside each is used when present)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="also write the table(s) here as CSV (with a 'summary' column)")
+    args = ap.parse_args(argv)
+    tables = []
+    for path in args.summaries:
+        if not path.exists():
+            ap.error(f"no such summary: {path}")
+        table = dominated(pd.read_csv(path), _per_run_beside(path))
         print(f"== {path}")
         with pd.option_context("display.width", 250, "display.max_colwidth", 400):
-            table = dominated(pd.read_csv(path), _per_run_beside(path))
             print(table.to_string(index=False, float_format="%.4f"))
+        tables.append(table.assign(summary=str(path)))
+    if args.out is not None:
+        pd.concat(tables).to_csv(args.out, index=False, float_format="%.5g")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

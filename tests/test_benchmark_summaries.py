@@ -54,6 +54,21 @@ def test_paired_difference_and_clear_dominance():
     assert "d_rtc" not in dominance.dominated(summary).iloc[0]["dominated_by"]
 
 
+def test_dominance_command_reads_the_per_run_file_beside_the_summary(tmp_path, capsys):
+    per_run = _per_run()
+    summary = per_run.groupby(["method", "model"]).agg(
+        rtc=("rtc", "mean"), ryc=("ryc", "mean"), n_runs=("rtc", "size")).reset_index()
+    summary.to_csv(tmp_path / "summary_x.csv", index=False)
+    per_run.to_csv(tmp_path / "per_run_x.csv", index=False)
+    assert dominance.main([str(tmp_path / "summary_x.csv"), "--out", str(tmp_path / "d.csv")]) == 0
+    assert ", clear]" in capsys.readouterr().out
+    written = pd.read_csv(tmp_path / "d.csv")
+    assert list(written.method) == ["autoterm_0.21"]
+    assert written.summary.iloc[0].endswith("summary_x.csv")
+    with pytest.raises(SystemExit):
+        dominance.main([str(tmp_path / "missing.csv")])
+
+
 def _toy_table(n: int) -> pd.DataFrame:
     """A table in build_tables.py's format on the RF space, with fold noise."""
     import math
