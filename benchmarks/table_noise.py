@@ -12,7 +12,14 @@ the median over the ``--top`` best configs of their fold standard deviation
 those configs' CV means (what BO can still gain among them), and their ratio.
 Writes ``<tables>/noise.csv`` and ``noise.md``.
 
-    python benchmarks/table_noise.py
+With ``--results DIR`` (holding ``compare.py``'s ``summary_by_dataset.csv``)
+it also asks whether each rule adapts to the noise: the Spearman correlation,
+over the tables, between the noise ratio and the rule's mean RTC, written to
+``DIR/noise_vs_rtc.csv``. A rule that reads the statistical error should save
+much where the ratio is large and little where it is small; a rule blind to
+it should not care.
+
+    python benchmarks/table_noise.py --results benchmarks/results
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from scipy.stats import spearmanr
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
@@ -59,6 +67,20 @@ def noise_summary(tables: Path, top: int = 20) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def noise_vs_rtc(noise: pd.DataFrame, by_dataset: pd.DataFrame) -> pd.DataFrame:
+    """Per method: Spearman(noise ratio, mean RTC) over the tables both cover."""
+    keyed = by_dataset.assign(model=by_dataset["model"].astype(str))
+    joined = keyed.merge(noise[["dataset", "model", "noise_ratio"]], on=["dataset", "model"])
+    rows = []
+    for method, group in joined.groupby("method"):
+        if len(group) < 3:
+            continue
+        rho, p_value = spearmanr(group["noise_ratio"], group["rtc"])
+        rows.append({"method": method, "n_tables": len(group), "spearman": float(rho),
+                     "p_value": float(p_value)})
+    return pd.DataFrame(rows).sort_values("spearman", ascending=False, ignore_index=True)
+
+
 def to_markdown(summary: pd.DataFrame, top: int) -> str:
     lines = [
         f"| table | metric | configs | best CV value | fold std of the {top} best (median) "
@@ -77,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tables", type=Path, default=DEFAULT_TABLES)
     ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--results", type=Path, default=None,
+                    help="directory with summary_by_dataset.csv: also write noise_vs_rtc.csv")
     args = ap.parse_args(argv)
     summary = noise_summary(args.tables, args.top)
     if summary.empty:
@@ -85,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     summary.to_csv(args.tables / "noise.csv", index=False, float_format="%.5g")
     (args.tables / "noise.md").write_text(to_markdown(summary, args.top))
     print(to_markdown(summary, args.top))
+    if args.results is not None:
+        by_dataset_path = args.results / "summary_by_dataset.csv"
+        if not by_dataset_path.exists():
+            print(f"no {by_dataset_path}", file=sys.stderr)
+            return 1
+        correlation = noise_vs_rtc(summary, pd.read_csv(by_dataset_path))
+        correlation.to_csv(args.results / "noise_vs_rtc.csv", index=False, float_format="%.4g")
+        print(correlation.to_string(index=False, float_format="%.3f"))
     return 0
 
 

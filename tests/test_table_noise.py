@@ -52,3 +52,19 @@ def test_noise_summary_writes_one_row_per_table(tmp_path):
 def test_a_table_without_folds_is_refused():
     with pytest.raises(ValueError, match="fold_"):
         table_noise.table_noise(pd.DataFrame({"value": [1.0, 2.0]}))
+
+
+def test_noise_vs_rtc_separates_a_rule_that_reads_the_noise_from_one_that_does_not():
+    noise = pd.DataFrame({"dataset": list("abcd"), "model": "RF",
+                          "noise_ratio": [1.0, 2.0, 5.0, 10.0]})
+    by_dataset = pd.DataFrame({
+        "method": ["adaptive"] * 4 + ["blind"] * 4 + ["few"] * 2,
+        "model": "RF",
+        "dataset": list("abcd") + list("dcab") + list("ab"),
+        "rtc": [0.1, 0.3, 0.6, 0.9] + [0.5, 0.6, 0.4, 0.7] + [0.1, 0.2],
+    })
+    result = table_noise.noise_vs_rtc(noise, by_dataset).set_index("method")
+    assert result.loc["adaptive", "spearman"] == pytest.approx(1.0)
+    # rtc by dataset a..d: 0.4, 0.7, 0.6, 0.5 -> ranks 1, 4, 3, 2: rho = 1 - 6 * 8 / 60
+    assert result.loc["blind", "spearman"] == pytest.approx(0.2)
+    assert "few" not in result.index  # under 3 tables: no correlation reported
