@@ -29,11 +29,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from compare import DEFAULT_TABLES, MODEL_CODES, table_files
 from scipy.stats import spearmanr
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
-MODEL_NAMES = {"rf": "RF", "xgboost": "XGB", "mlp": "MLP"}
 
 
 def table_noise(table: pd.DataFrame, top: int = 20) -> dict[str, float]:
@@ -58,11 +55,11 @@ def table_noise(table: pd.DataFrame, top: int = 20) -> dict[str, float]:
 
 def noise_summary(tables: Path, top: int = 20) -> pd.DataFrame:
     rows = []
-    for path in sorted(tables.glob("*__*.csv.gz")):
-        dataset, model = path.name.removesuffix(".csv.gz").split("__", 1)
+    for path in table_files(tables, None, None):
+        dataset, model = path.name.removesuffix(".csv.gz").split("__")
         table = pd.read_csv(path)
         metric = str(table["metric"].iloc[0]) if "metric" in table and len(table) else ""
-        rows.append({"dataset": dataset, "model": MODEL_NAMES.get(model, model),
+        rows.append({"dataset": dataset, "model": MODEL_CODES.get(model, model),
                      "metric": metric, **table_noise(table, top)})
     return pd.DataFrame(rows)
 
