@@ -143,6 +143,11 @@ def _evaluate(
 # --------------------------------------------------------------------------- #
 
 
+def fold_columns(table: pd.DataFrame) -> list[str]:
+    """A table's ``fold_<k>`` columns in fold order (``fold_10`` after ``fold_9``)."""
+    return sorted((c for c in table if c.startswith("fold_")), key=lambda c: int(c[5:]))
+
+
 def round_significant(value: float) -> float:
     if value is None or not math.isfinite(value) or value == 0:
         return value

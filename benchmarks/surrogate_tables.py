@@ -50,7 +50,12 @@ for _p in (REPO_ROOT, REPO_ROOT / "benchmarks"):
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from build_tables import SIGNIFICANT_DIGITS, round_significant, rounded_configs  # noqa: E402
+from build_tables import (  # noqa: E402
+    SIGNIFICANT_DIGITS,
+    fold_columns,
+    round_significant,
+    rounded_configs,
+)
 
 from syne_autoterm.workloads.spaces import search_space  # noqa: E402
 
@@ -58,12 +63,8 @@ DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
 DEFAULT_OUT = DEFAULT_TABLES / "surrogate"
 
 
-def _fold_columns(table: pd.DataFrame) -> list[str]:
-    return sorted((c for c in table if c.startswith("fold_")), key=lambda c: int(c[5:]))
-
-
 def _objectives(table: pd.DataFrame) -> list[str]:
-    return _fold_columns(table) + [c for c in ("test_value", "elapsed_time") if c in table]
+    return fold_columns(table) + [c for c in ("test_value", "elapsed_time") if c in table]
 
 
 def _regressor(seed: int) -> Any:
@@ -103,7 +104,7 @@ def surrogate_table(
     """The first ``n_configs`` Sobol configs, every score predicted by the surrogate."""
     surrogate = fit_surrogate(table, model, seed)
     metric = str(table["metric"].dropna().iloc[0]) if "metric" in table else "error"
-    folds = _fold_columns(table)
+    folds = fold_columns(table)
     out = []
     for config_id, config in enumerate(rounded_configs(model, n_configs, sobol_seed)):
         pred = surrogate.objective_function(config)
@@ -135,7 +136,7 @@ def validate(table: pd.DataFrame, model: str, k: int = 5, seed: int = 0) -> dict
     from sklearn.model_selection import KFold
 
     rows = table.dropna(subset=["value"]).reset_index(drop=True)
-    folds = _fold_columns(rows)
+    folds = fold_columns(rows)
     space = search_space(model)
     predicted = np.empty((len(rows), len(folds)))
     for train, test in KFold(k, shuffle=True, random_state=seed).split(rows):
@@ -168,7 +169,7 @@ def _against_unseen(
     both = unseen.merge(result, on="config_id", suffixes=("_real", "_surrogate"))
     if len(both) < 10:
         return {}
-    folds = _fold_columns(fitted)
+    folds = fold_columns(fitted)
     real_std = both[[f"{f}_real" for f in folds]].std(axis=1)
     pred_std = both[[f"{f}_surrogate" for f in folds]].std(axis=1)
     return {

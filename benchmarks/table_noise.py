@@ -29,13 +29,14 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from compare import DEFAULT_TABLES, MODEL_CODES, table_files
+from build_tables import fold_columns
+from compare import DEFAULT_TABLES, MODEL_CODES, load_table, table_files
 from scipy.stats import spearmanr
 
 
 def table_noise(table: pd.DataFrame, top: int = 20) -> dict[str, float]:
     """Noise statistics of one table (rows with a NaN value are ignored)."""
-    folds = [c for c in table.columns if c.startswith("fold_")]
+    folds = fold_columns(table)
     if not folds or "value" not in table:
         raise ValueError("a table needs fold_* and value columns")
     scored = table.dropna(subset=["value"])
@@ -57,7 +58,7 @@ def noise_summary(tables: Path, top: int = 20) -> pd.DataFrame:
     rows = []
     for path in table_files(tables, None, None):
         dataset, model = path.name.removesuffix(".csv.gz").split("__")
-        table = pd.read_csv(path)
+        table = load_table(path)
         metric = str(table["metric"].iloc[0]) if "metric" in table and len(table) else ""
         rows.append({"dataset": dataset, "model": MODEL_CODES.get(model, model),
                      "metric": metric, **table_noise(table, top)})
