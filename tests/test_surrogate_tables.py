@@ -58,7 +58,7 @@ def _real_table(n: int) -> pd.DataFrame:
 
 def test_surrogate_pool_keeps_ranking_and_fold_spread():
     real = _real_table(80)
-    pool = surrogate_tables.surrogate_table(real, "rf", n_configs=300)
+    pool = surrogate_tables.surrogate_table(real, "rf", n_configs=300, keep_real=False)
     assert list(pool["config_id"]) == list(range(300))
     assert set(pool["source"]) == {"surrogate"}
     configs = rounded_configs("rf", 300, seed=0)
@@ -114,8 +114,32 @@ def test_cli_writes_tables_and_quality(tmp_path):
     assert code == 0
     pool = pd.read_csv(out / "toy__rf.csv.gz")
     assert len(pool) == 150
+    assert (pool["source"] == "real").sum() == 60  # fitted rows kept, the rest predicted
     quality = pd.read_csv(out / "surrogate_quality.csv")
     assert quality.loc[0, "n_real"] == 60
+    for column in ("hybrid_noise_ratio", "predicted_noise_ratio", "real_noise_ratio"):
+        assert quality.loc[0, column] > 0
     assert quality.loc[0, "n_unseen"] == 60  # ids 60..119 were held out and compared
     assert quality.loc[0, "unseen_spearman_mean"] > 0.8
     assert "toy__rf.csv.gz (150 configs from 60 real)" in (out / "README.md").read_text()
+
+
+def test_hybrid_pool_keeps_the_real_rows_and_predicts_only_the_rest():
+    real = _real_table(80)
+    pool = surrogate_tables.surrogate_table(real, "rf", n_configs=200)
+    real_part = pool[pool["source"] == "real"]
+    assert list(real_part["config_id"]) == list(range(80))
+    assert set(pool.loc[pool["config_id"] >= 80, "source"]) == {"surrogate"}
+    folds = [f"fold_{j}" for j in range(10)]
+    np.testing.assert_allclose(real_part[folds].to_numpy(), real[folds].to_numpy())
+    np.testing.assert_allclose(real_part["value"], real["value"])
+    # the all-predicted pool differs exactly on those rows
+    predicted = surrogate_tables.surrogate_table(real, "rf", n_configs=200, keep_real=False)
+    assert set(predicted["source"]) == {"surrogate"}
+    assert not np.allclose(predicted.loc[:79, "fold_0"], real["fold_0"])
+    np.testing.assert_allclose(predicted.loc[80:, "value"], pool.loc[80:, "value"])
+    # a failed real config (NaN scores) is predicted, not copied
+    broken = real.copy()
+    broken.loc[3, folds + ["value"]] = np.nan
+    pool = surrogate_tables.surrogate_table(broken, "rf", n_configs=100)
+    assert pool.loc[3, "source"] == "surrogate" and np.isfinite(pool.loc[3, "value"])
