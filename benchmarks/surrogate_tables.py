@@ -119,18 +119,14 @@ def surrogate_table(
 ) -> pd.DataFrame:
     """The first ``n_configs`` Sobol configs, scored by the surrogate.
 
-    With ``keep_real`` a config the real table evaluated keeps its real row
-    (the module docstring says why); the others are predicted.
+    With ``keep_real`` a config the real table evaluated keeps its real scores
+    (the module docstring says why; ``with_real_rows``); the others are predicted.
     """
     surrogate = fit_surrogate(table, model, seed)
     metric = str(table["metric"].dropna().iloc[0]) if "metric" in table else "error"
     folds = fold_columns(table)
-    real_rows = table.dropna(subset=["value"]).set_index("config_id") if keep_real else None
     out = []
     for config_id, config in enumerate(rounded_configs(model, n_configs, sobol_seed)):
-        if real_rows is not None and config_id in real_rows.index:
-            out.append(_real_row(real_rows.loc[config_id], config_id, config, folds, metric))
-            continue
         pred = surrogate.objective_function(config)
         row: dict[str, Any] = {"config_id": config_id}
         row.update({f"hp_{k}": v for k, v in config.items()})
@@ -145,23 +141,21 @@ def surrogate_table(
         row["metric"] = metric
         row["source"] = "surrogate"
         out.append(row)
-    return pd.DataFrame(out)
+    pool = pd.DataFrame(out)
+    return with_real_rows(pool, table) if keep_real else pool
 
 
-def _real_row(
-    real: pd.Series, config_id: int, config: dict[str, Any], folds: list[str], metric: str
-) -> dict[str, Any]:
-    """A really evaluated config in the pool's columns (hyperparameters from the
-    Sobol sequence, which the real table was built from, so they agree)."""
-    row: dict[str, Any] = {"config_id": config_id}
-    row.update({f"hp_{k}": v for k, v in config.items()})
-    row.update({f: float(real[f]) for f in folds})
-    row["value"] = float(real["value"])
-    row["test_value"] = float(real["test_value"]) if "test_value" in real else np.nan
-    row["elapsed_time"] = float(real["elapsed_time"]) if "elapsed_time" in real else np.nan
-    row["metric"] = metric
-    row["source"] = "real"
-    return row
+def with_real_rows(pool: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The hybrid pool: every config the real table evaluated gets its real
+    scores back (``source`` = ``real``); configs it failed on stay predicted.
+    The hyperparameters need no copy: both come from the same Sobol sequence."""
+    real = table.dropna(subset=["value"]).set_index("config_id")
+    scores = [c for c in _objectives(real) + ["value"] if c in pool]
+    hybrid = pool.set_index("config_id")
+    ids = real.index.intersection(hybrid.index)
+    hybrid.loc[ids, scores] = real.loc[ids, scores].to_numpy(dtype=float)
+    hybrid.loc[ids, "source"] = "real"
+    return hybrid.reset_index()
 
 
 def validate(table: pd.DataFrame, model: str, k: int = 5, seed: int = 0) -> dict[str, float]:
@@ -221,15 +215,13 @@ def _against_unseen(
 
 
 def _noise_ratios(
-    result: pd.DataFrame, full: pd.DataFrame, table: pd.DataFrame, model: str, keep_real: bool
+    predicted: pd.DataFrame, hybrid: pd.DataFrame, full: pd.DataFrame
 ) -> dict[str, float]:
     """Noise ratio (``table_noise.py``) of the hybrid and the all-predicted pool
     and of the whole real table: the figure our criterion's stopping follows,
     so the one a pool must keep (module docstring)."""
     from table_noise import table_noise
 
-    other = surrogate_table(table, model, len(result), keep_real=not keep_real)
-    hybrid, predicted = (result, other) if keep_real else (other, result)
     return {
         "hybrid_noise_ratio": table_noise(hybrid)["noise_ratio"],
         "predicted_noise_ratio": table_noise(predicted)["noise_ratio"],
@@ -275,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if n_real < args.min_rows:
             print(f"{path.name}: {n_real} evaluated rows < --min-rows {args.min_rows}, skipped")
             continue
-        result = surrogate_table(table, model, args.n_configs, keep_real=not args.predict_all)
+        predicted = surrogate_table(table, model, args.n_configs, keep_real=False)
+        hybrid = with_real_rows(predicted, table)
+        result = predicted if args.predict_all else hybrid
         target = args.out / path.name
         tmp = target.with_name(target.name + ".tmp")
         result.to_csv(tmp, index=False, float_format=f"%.{SIGNIFICANT_DIGITS}g", compression="gzip")
@@ -288,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "table": path.name.removesuffix(".csv.gz"),
                     **validate(table, model),
                     **_against_unseen(result, full, table),
-                    **_noise_ratios(result, full, table, model, not args.predict_all),
+                    **_noise_ratios(predicted, hybrid, full),
                 }
             )
     frame = pd.DataFrame(quality)
