@@ -19,7 +19,9 @@ over the tables, between the noise ratio and the rule's mean RTC, written to
 much where the ratio is large and little where it is small; a rule blind to
 it should not care.
 
-    python benchmarks/table_noise.py --results benchmarks/results
+    python benchmarks/table_noise.py --min-rows 1000 --results benchmarks/results
+    python benchmarks/table_noise.py --tables benchmarks/tables/surrogate \
+        --results benchmarks/results/surrogate
 """
 
 from __future__ import annotations
@@ -54,11 +56,18 @@ def table_noise(table: pd.DataFrame, top: int = 20) -> dict[str, float]:
     }
 
 
-def noise_summary(tables: Path, top: int = 20) -> pd.DataFrame:
+def noise_summary(tables: Path, top: int = 20, min_rows: int = 0) -> pd.DataFrame:
+    """One row per table under ``tables`` with at least ``min_rows`` evaluated configs.
+
+    ``min_rows`` keeps partial builds out: the 20 best of 100 configs are not
+    comparable with the 20 best of 1000.
+    """
     rows = []
     for path in table_files(tables, None, None):
         dataset, model = path.name.removesuffix(".csv.gz").split("__")
         table = load_table(path)
+        if table["value"].notna().sum() < min_rows:
+            continue
         metric = str(table["metric"].iloc[0]) if "metric" in table and len(table) else ""
         rows.append({"dataset": dataset, "model": MODEL_CODES.get(model, model),
                      "metric": metric, **table_noise(table, top)})
@@ -97,10 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tables", type=Path, default=DEFAULT_TABLES)
     ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--min-rows", type=int, default=0,
+                    help="skip tables with fewer evaluated configs (partial builds)")
     ap.add_argument("--results", type=Path, default=None,
                     help="directory with summary_by_dataset.csv: also write noise_vs_rtc.csv")
     args = ap.parse_args(argv)
-    summary = noise_summary(args.tables, args.top)
+    summary = noise_summary(args.tables, args.top, args.min_rows)
     if summary.empty:
         print(f"no tables under {args.tables}", file=sys.stderr)
         return 1

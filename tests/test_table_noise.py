@@ -68,3 +68,12 @@ def test_noise_vs_rtc_separates_a_rule_that_reads_the_noise_from_one_that_does_n
     # rtc by dataset a..d: 0.4, 0.7, 0.6, 0.5 -> ranks 1, 4, 3, 2: rho = 1 - 6 * 8 / 60
     assert result.loc["blind", "spearman"] == pytest.approx(0.2)
     assert "few" not in result.index  # under 3 tables: no correlation reported
+
+
+def test_min_rows_leaves_partial_builds_out(tmp_path):
+    _table(30, [0, 1, 2], step=0.5).to_csv(tmp_path / "full__rf.csv.gz", index=False)
+    _table(10, [0, 1, 2], step=0.5).to_csv(tmp_path / "partial__rf.csv.gz", index=False)
+    assert table_noise.main(["--tables", str(tmp_path), "--min-rows", "30"]) == 0
+    assert list(pd.read_csv(tmp_path / "noise.csv").dataset) == ["full"]
+    assert table_noise.main(["--tables", str(tmp_path)]) == 0
+    assert sorted(pd.read_csv(tmp_path / "noise.csv").dataset) == ["full", "partial"]
