@@ -72,16 +72,13 @@ def _coverage_markdown(cov: pd.DataFrame) -> str:
 
 
 def read_noise(pools: list[tuple[str, Path, Path]]) -> pd.DataFrame:
-    """The noise ratios of every pool's tables, first pool first (as for the runs)."""
+    """The noise ratios of every pool's tables, labelled by pool (a table may be in several)."""
     frames = []
     for name, _, tables in pools:
         path = tables / "noise.csv"
         if path.exists():
             frames.append(pd.read_csv(path).assign(pool=name))
-    if not frames:
-        return pd.DataFrame()
-    noise = pd.concat(frames, ignore_index=True)
-    return noise.drop_duplicates(TABLE_KEYS, keep="first")
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,8 +59,12 @@ def test_pools_are_combined_and_the_first_pool_wins(tmp_path):
     real = _per_run([("a", "RF"), ("b", "XGB"), ("c", "RF")], rtc=0.5)
     # the hybrid pool repeats table a (must be ignored) and adds two MLP tables
     hybrid = _per_run([("a", "RF"), ("d", "MLP"), ("e", "MLP"), ("f", "MLP")], rtc=0.2)
+    # the real pool also has a noise ratio for d (a partial table whose runs it lacks)
     real_dirs = _write_pool(
-        tmp_path, "real", real, {("a", "RF"): 10.0, ("b", "XGB"): 3.0, ("c", "RF"): 5.0}
+        tmp_path,
+        "real",
+        real,
+        {("a", "RF"): 10.0, ("b", "XGB"): 3.0, ("c", "RF"): 5.0, ("d", "MLP"): 50.0},
     )
     hybrid_dirs = _write_pool(
         tmp_path,
@@ -95,6 +99,7 @@ def test_pools_are_combined_and_the_first_pool_wins(tmp_path):
     assert cov.loc[("a", "RF"), "pool"] == "real"
     assert cov.loc[("a", "RF"), "noise_ratio"] == 10.0  # from the pool the runs came from
     assert cov.loc[("d", "MLP"), "n_seeds"] == 3
+    assert cov.loc[("d", "MLP"), "noise_ratio"] == 1.0
     assert (out / "pareto.png").stat().st_size > 0
     assert "| MLP | hybrid | 3 | d, e, f |" in (out / "coverage.md").read_text()
     assert (out / "noise_vs_rtc.csv").exists()
