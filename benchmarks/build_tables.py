@@ -289,35 +289,82 @@ def _write_readme(args: argparse.Namespace, tasks: list[Task], started: str, sta
             "error of the fold ensemble on the other 20%."
         ),
         "",
-        "| table | dataset spec | rows x features | metric | done / N | mean s per config | best value |",
-        "|---|---|---|---|---|---|---|",
+        "| table | dataset spec | rows x features | metric | done / N | mean s per config "
+        "| best value | built by |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    current = {task.path.name for task in tasks}
-    others = sorted(p for p in args.out.glob("*.csv.gz") if p.name not in current)
-    for task in tasks:
-        lines.append(
-            _readme_row(
-                task.path,
-                f"`{task.spec}`",
-                f"{task.n_rows} x {task.n_features}",
-                task.metric,
-                str(args.n_configs),
+    manifest = _update_manifest(args, tasks, started, state)
+    commands: list[str] = []
+    current = [task.path for task in tasks]
+    names = {p.name for p in current}
+    others = sorted(p for p in args.out.glob("*.csv.gz") if p.name not in names)
+    for path in current + others:
+        if path.name in manifest:
+            entry = manifest[path.name]
+            if entry["command"] not in commands:
+                commands.append(entry["command"])
+            built_by = f"[{commands.index(entry['command']) + 1}]"
+            lines.append(
+                _readme_row(path, f"`{entry['spec']}`", entry["shape"], entry["metric"],
+                            str(entry["n_configs"]), built_by)
             )
-        )
-    for path in others:  # tables of earlier runs with other arguments
-        lines.append(_readme_row(path, "(earlier run)", "-", "-", "?"))
+        else:  # built before builds.csv existed: commands in benchmarks/results/README.md
+            lines.append(_readme_row(path, "(earlier run)", "-", "-", "?", "-"))
+    lines += ["", f"Commands (from `{MANIFEST}`; earlier runs: `benchmarks/results/README.md`):", ""]
+    lines += [f"{i}. `{command}`" for i, command in enumerate(commands, 1)]
     readme = args.out / "README.md"
     tmp = readme.with_name("README.md.tmp")
     tmp.write_text("\n".join(lines) + "\n")
     os.replace(tmp, readme)
 
 
-def _readme_row(path: Path, spec: str, shape: str, metric: str, target: str) -> str:
+MANIFEST = "builds.csv"
+
+
+def _update_manifest(
+    args: argparse.Namespace, tasks: list[Task], started: str, state: str
+) -> dict[str, dict[str, Any]]:
+    """Record, per table, the build that last wrote it.
+
+    Why: a build with other arguments regenerates the README, and the
+    command, spec and shape of the tables it did not touch would otherwise be
+    lost ("earlier run"); this keeps every table reproducible from the folder.
+    """
+    path = args.out / MANIFEST
+    rows: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        rows = {r["table"]: r for r in pd.read_csv(path, dtype=str).to_dict("records")}
+    for task in tasks:
+        rows[task.path.name] = {
+            "table": task.path.name,
+            "spec": task.spec,
+            "shape": f"{task.n_rows} x {task.n_features}",
+            "metric": task.metric,
+            "n_configs": str(args.n_configs),
+            "command": args.command,
+            "code": args.code_digest,
+            "started": started,
+            "state": state,
+        }
+    current = {task.path.name for task in tasks}
+    rows = {n: r for n, r in rows.items() if n in current or (args.out / n).exists()}
+    tmp = path.with_name(MANIFEST + ".tmp")
+    pd.DataFrame(sorted(rows.values(), key=lambda r: r["table"])).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return rows
+
+
+def _readme_row(
+    path: Path, spec: str, shape: str, metric: str, target: str, built_by: str
+) -> str:
     table = _read_table(path)
     done = len(table)
     mean_time = f"{table['elapsed_time'].mean():.2f}" if done else "-"
     best = f"{table['value'].min():.4g}" if done and table["value"].notna().any() else "-"
-    return f"| `{path.name}` | {spec} | {shape} | {metric} | {done} / {target} | {mean_time} | {best} |"
+    return (
+        f"| `{path.name}` | {spec} | {shape} | {metric} | {done} / {target} | {mean_time} "
+        f"| {best} | {built_by} |"
+    )
 
 
 def _code_digest() -> str:

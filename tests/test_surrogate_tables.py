@@ -121,7 +121,29 @@ def test_cli_writes_tables_and_quality(tmp_path):
         assert quality.loc[0, column] > 0
     assert quality.loc[0, "n_unseen"] == 60  # ids 60..119 were held out and compared
     assert quality.loc[0, "unseen_spearman_mean"] > 0.8
-    assert "toy__rf.csv.gz (150 configs from 60 real)" in (out / "README.md").read_text()
+    assert "`toy__rf.csv.gz`: 150 configs from 60 real" in (out / "README.md").read_text()
+
+
+def test_readme_lists_every_pool_in_the_folder_with_its_command(tmp_path):
+    """A run restricted by --datasets must not drop the other pools from the README."""
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    for name in ("alpha", "beta"):
+        _real_table(80).to_csv(tables / f"{name}__rf.csv.gz", index=False, compression="gzip")
+    out = tmp_path / "surrogate"
+    common = ["--tables", str(tables), "--out", str(out), "--models", "rf", "--min-rows", "50"]
+    assert surrogate_tables.main([*common, "--n-configs", "120"]) == 0
+    assert surrogate_tables.main([*common, "--n-configs", "150", "--datasets", "beta"]) == 0
+    readme = (out / "README.md").read_text()
+    assert "`alpha__rf.csv.gz`: 120 configs from 80 real" in readme
+    assert "`beta__rf.csv.gz`: 150 configs from 80 real" in readme
+    assert "--datasets beta" in readme.split("alpha__rf")[1]  # beta listed under its own command
+    manifest = pd.read_csv(out / "pools.csv")
+    assert list(manifest["table"]) == ["alpha__rf.csv.gz", "beta__rf.csv.gz"]
+    assert list(manifest["configs"]) == [120, 150]
+    (out / "alpha__rf.csv.gz").unlink()
+    assert surrogate_tables.main([*common, "--n-configs", "150", "--datasets", "beta"]) == 0
+    assert "alpha__rf" not in (out / "README.md").read_text()  # a deleted pool is not listed
 
 
 def test_hybrid_pool_keeps_the_real_rows_and_predicts_only_the_rest():

@@ -259,3 +259,33 @@ def test_build_tables_is_resumable(tmp_path):
     assert list(extended["config_id"]) == [0, 1, 2]
     pd.testing.assert_frame_equal(extended.iloc[:2], table)  # finished rows untouched
     assert (tmp_path / "README.md").read_text().count("3 / 3") == 1
+
+
+def test_build_tables_readme_keeps_the_command_of_every_table(tmp_path):
+    """A build of another dataset must not turn earlier tables into '(earlier run)'."""
+    script = REPO_ROOT / "benchmarks" / "build_tables.py"
+    common = [
+        sys.executable, str(script), "--models", "rf", "--folds", "3", "--n-configs", "2",
+        "--workers", "1", "--out", str(tmp_path), "--no-progress",
+    ]  # fmt: skip
+    for dataset in ("iris", "wine"):
+        run = subprocess.run(
+            [*common, "--datasets", dataset],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+    readme = (tmp_path / "README.md").read_text()
+    assert "(earlier run)" not in readme
+    assert "| `iris__rf.csv.gz` | `iris` |" in readme and "| `wine__rf.csv.gz` | `wine` |" in readme
+    manifest = pd.read_csv(tmp_path / "builds.csv")
+    assert list(manifest["table"]) == ["iris__rf.csv.gz", "wine__rf.csv.gz"]
+    assert manifest["command"].str.contains("--datasets iris").tolist() == [True, False]
+    assert set(manifest["state"]) == {"finished"}
+    listed = [line for line in readme.splitlines() if line[:3] in ("1. ", "2. ")]
+    assert sorted(listed) == sorted(
+        f"{n}. `{c}`" for n, c in zip(("1", "2"), reversed(manifest["command"]), strict=True)
+    )  # the current build's command first
