@@ -56,6 +56,10 @@ MODEL_CODES = {"xgboost": "XGB", "rf": "RF", "mlp": "MLP"}
 N_FOLDS = 10
 
 
+# gzip without the write time in its header: reruns give byte-identical files.
+_GZIP = {"method": "gzip", "mtime": 0}
+
+
 def table_files(tables: Path, datasets: Sequence[str] | None, models: Sequence[str] | None
                 ) -> list[Path]:
     files = sorted(tables.glob("*__*.csv.gz"))
@@ -176,7 +180,7 @@ def _run_part(args: tuple) -> tuple[str, float, dict | None]:
     df, online_result = bo_trajectory(Path(table), seed, iterations, online, max_configs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    df.to_csv(tmp, index=False, compression="gzip")
+    df.to_csv(tmp, index=False, compression=_GZIP)
     tmp.replace(path)
     if online_result is not None:
         pd.DataFrame([online_result]).to_csv(path.with_suffix(".online.csv"), index=False)
@@ -218,7 +222,7 @@ def merge_runs(tables: list[Path], runs: Path) -> list[Path]:
         # log-integer HPs as the searcher saw them), not the paper's continuous one.
         df["space"] = NATIVE
         out = runs / f"{dataset}__{MODEL_CODES[model]}.csv.gz"
-        df.sort_values(["seed", "step"]).to_csv(out, index=False, compression="gzip")
+        df.sort_values(["seed", "step"]).to_csv(out, index=False, compression=_GZIP)
         merged.append(out)
     return merged
 

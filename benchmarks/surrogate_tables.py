@@ -62,6 +62,7 @@ for _p in (REPO_ROOT, REPO_ROOT / "benchmarks"):
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from build_tables import (  # noqa: E402
+    GZIP,
     SIGNIFICANT_DIGITS,
     fold_columns,
     round_significant,
@@ -272,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = predicted if args.predict_all else hybrid
         target = args.out / path.name
         tmp = target.with_name(target.name + ".tmp")
-        result.to_csv(tmp, index=False, float_format=f"%.{SIGNIFICANT_DIGITS}g", compression="gzip")
+        result.to_csv(tmp, index=False, float_format=f"%.{SIGNIFICANT_DIGITS}g", compression=GZIP)
         os.replace(tmp, target)
         print(f"{target}: {len(result)} configs from {n_real} real ones")
         written.append({"table": target.name, "configs": len(result), "real_rows": n_real})
@@ -314,6 +315,7 @@ def _update_manifest(out: Path, written: list[dict[str, Any]], command: str) -> 
     merged = pd.concat([old[~old["table"].isin(new["table"])], new], ignore_index=True)
     merged = merged[[(out / t).exists() for t in merged["table"]]]
     merged = merged.sort_values("table").reset_index(drop=True)
+    merged = merged.astype({"configs": int, "real_rows": int})
     merged.to_csv(path, index=False)
     return merged
 
