@@ -293,7 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         frame.to_csv(args.out / "surrogate_quality.csv", index=False, float_format="%.4g")
         print(frame.to_string(index=False, float_format="%.4f"))
     if written:
-        command = " ".join(["python benchmarks/surrogate_tables.py", *(sys.argv[1:] if argv is None else argv)])
+        given = sys.argv[1:] if argv is None else list(argv)
+        command = " ".join(["python benchmarks/surrogate_tables.py", *given])
         _write_readme(args, _update_manifest(args.out, written, command), frame)
     return 0
 

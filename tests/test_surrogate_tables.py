@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -141,9 +142,12 @@ def test_readme_lists_every_pool_in_the_folder_with_its_command(tmp_path):
     manifest = pd.read_csv(out / "pools.csv")
     assert list(manifest["table"]) == ["alpha__rf.csv.gz", "beta__rf.csv.gz"]
     assert list(manifest["configs"]) == [120, 150]
+    beta_bytes = (out / "beta__rf.csv.gz").read_bytes()
+    time.sleep(1.1)  # a gzip header timestamp (whole seconds) would now differ
     (out / "alpha__rf.csv.gz").unlink()
     assert surrogate_tables.main([*common, "--n-configs", "150", "--datasets", "beta"]) == 0
     assert "alpha__rf" not in (out / "README.md").read_text()  # a deleted pool is not listed
+    assert (out / "beta__rf.csv.gz").read_bytes() == beta_bytes  # no timestamp in the gzip
 
 
 def test_hybrid_pool_keeps_the_real_rows_and_predicts_only_the_rest():
