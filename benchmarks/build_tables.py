@@ -44,6 +44,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -296,7 +297,7 @@ def _write_readme(args: argparse.Namespace, tasks: list[Task], started: str, sta
         "| best value | built by |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    manifest = _update_manifest(args, tasks, started, state)
+    manifest = _record_build(args, tasks, started, state)
     commands: list[str] = []
     current = [task.path for task in tasks]
     names = {p.name for p in current}
@@ -324,37 +325,49 @@ def _write_readme(args: argparse.Namespace, tasks: list[Task], started: str, sta
 MANIFEST = "builds.csv"
 
 
-def _update_manifest(
-    args: argparse.Namespace, tasks: list[Task], started: str, state: str
-) -> dict[str, dict[str, Any]]:
-    """Record, per table, the build that last wrote it.
+def update_manifest(
+    path: Path, rows: list[dict[str, Any]], keep: Callable[[str], bool]
+) -> dict[str, dict[str, str]]:
+    """Merge one row per table (key ``table``) into the manifest CSV at ``path``.
 
-    Why: a build with other arguments regenerates the README, and the
-    command, spec and shape of the tables it did not touch would otherwise be
-    lost ("earlier run"); this keeps every table reproducible from the folder.
+    Why: a run with other arguments regenerates its folder's README, and the
+    command of every table it did not touch would otherwise be lost; a table
+    for which ``keep`` is false (its file is gone) is dropped, so the manifest
+    never names a table that is not there. Shared by ``surrogate_tables.py``.
     """
-    path = args.out / MANIFEST
-    rows: dict[str, dict[str, Any]] = {}
+    merged: dict[str, dict[str, str]] = {}
     if path.exists():
-        rows = {r["table"]: r for r in pd.read_csv(path, dtype=str).to_dict("records")}
-    for task in tasks:
-        rows[task.path.name] = {
+        merged = {r["table"]: r for r in pd.read_csv(path, dtype=str).to_dict("records")}
+    merged.update({str(r["table"]): {k: str(v) for k, v in r.items()} for r in rows})
+    merged = {name: merged[name] for name in sorted(merged) if keep(name)}
+    tmp = path.with_name(path.name + ".tmp")
+    pd.DataFrame(list(merged.values())).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return merged
+
+
+def _record_build(
+    args: argparse.Namespace, tasks: list[Task], started: str, state: str
+) -> dict[str, dict[str, str]]:
+    """This build's tables in ``builds.csv``: spec, shape, command, state."""
+    rows = [
+        {
             "table": task.path.name,
             "spec": task.spec,
             "shape": f"{task.n_rows} x {task.n_features}",
             "metric": task.metric,
-            "n_configs": str(args.n_configs),
+            "n_configs": args.n_configs,
             "command": args.command,
             "code": args.code_digest,
             "started": started,
             "state": state,
         }
+        for task in tasks
+    ]
     current = {task.path.name for task in tasks}
-    rows = {n: r for n, r in rows.items() if n in current or (args.out / n).exists()}
-    tmp = path.with_name(MANIFEST + ".tmp")
-    pd.DataFrame(sorted(rows.values(), key=lambda r: r["table"])).to_csv(tmp, index=False)
-    os.replace(tmp, path)
-    return rows
+    return update_manifest(
+        args.out / MANIFEST, rows, lambda name: name in current or (args.out / name).exists()
+    )
 
 
 def _readme_row(

@@ -49,15 +49,12 @@ for _p in (REPO_ROOT, REPO_ROOT / "benchmarks"):
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from build_tables import GZIP  # noqa: E402  (no timestamp: reruns are byte-identical)
 
 DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
 MODEL_CODES = {"xgboost": "XGB", "rf": "RF", "mlp": "MLP"}
 N_FOLDS = 10
-
-
-# gzip without the write time in its header: reruns give byte-identical files.
-_GZIP = {"method": "gzip", "mtime": 0}
 
 
 def table_files(tables: Path, datasets: Sequence[str] | None, models: Sequence[str] | None
@@ -180,7 +177,7 @@ def _run_part(args: tuple) -> tuple[str, float, dict | None]:
     df, online_result = bo_trajectory(Path(table), seed, iterations, online, max_configs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    df.to_csv(tmp, index=False, compression=_GZIP)
+    df.to_csv(tmp, index=False, compression=GZIP)
     tmp.replace(path)
     if online_result is not None:
         pd.DataFrame([online_result]).to_csv(path.with_suffix(".online.csv"), index=False)
@@ -222,7 +219,7 @@ def merge_runs(tables: list[Path], runs: Path) -> list[Path]:
         # log-integer HPs as the searcher saw them), not the paper's continuous one.
         df["space"] = NATIVE
         out = runs / f"{dataset}__{MODEL_CODES[model]}.csv.gz"
-        df.sort_values(["seed", "step"]).to_csv(out, index=False, compression=_GZIP)
+        df.sort_values(["seed", "step"]).to_csv(out, index=False, compression=GZIP)
         merged.append(out)
     return merged
 

@@ -67,6 +67,7 @@ from build_tables import (  # noqa: E402
     fold_columns,
     round_significant,
     rounded_configs,
+    update_manifest,
 )
 
 from syne_autoterm.workloads.spaces import search_space  # noqa: E402
@@ -295,33 +296,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if written:
         given = sys.argv[1:] if argv is None else list(argv)
         command = " ".join(["python benchmarks/surrogate_tables.py", *given])
-        _write_readme(args, _update_manifest(args.out, written, command), frame)
+        rows = [{**row, "command": command} for row in written]
+        manifest = update_manifest(args.out / MANIFEST, rows, lambda t: (args.out / t).exists())
+        _write_readme(args, manifest, frame)
     return 0
 
 
 MANIFEST = "pools.csv"
 
 
-def _update_manifest(out: Path, written: list[dict[str, Any]], command: str) -> pd.DataFrame:
-    """Record which command wrote each pool in ``out``.
-
-    Why: runs with ``--datasets`` write a few pools into a folder that holds
-    others; the README must still list every pool there with the command that
-    rebuilds it, not only the latest run's. Rows of pools whose file is gone
-    are dropped, so the manifest never names a table that is not there.
-    """
-    path = out / MANIFEST
-    old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["table"])
-    new = pd.DataFrame([{**row, "command": command} for row in written])
-    merged = pd.concat([old[~old["table"].isin(new["table"])], new], ignore_index=True)
-    merged = merged[[(out / t).exists() for t in merged["table"]]]
-    merged = merged.sort_values("table").reset_index(drop=True)
-    merged = merged.astype({"configs": int, "real_rows": int})
-    merged.to_csv(path, index=False)
-    return merged
-
-
-def _write_readme(args: argparse.Namespace, manifest: pd.DataFrame, quality: pd.DataFrame) -> None:
+def _write_readme(
+    args: argparse.Namespace, manifest: dict[str, dict[str, str]], quality: pd.DataFrame
+) -> None:
     lines = [
         "# Surrogate tables",
         "",
@@ -334,11 +320,13 @@ def _write_readme(args: argparse.Namespace, manifest: pd.DataFrame, quality: pd.
         f"Every pool in this folder, with the command that wrote it (`{MANIFEST}`):",
         "",
     ]
-    for command, group in manifest.groupby("command", sort=False):
+    commands = list(dict.fromkeys(r["command"] for r in manifest.values()))
+    for command in commands:
         lines.append(f"- `{command}`:")
         lines += [
-            f"  - `{r.table}`: {int(r.configs)} configs from {int(r.real_rows)} real"
-            for r in group.itertuples()
+            f"  - `{r['table']}`: {r['configs']} configs from {r['real_rows']} real"
+            for r in manifest.values()
+            if r["command"] == command
         ]
     lines.append("")
     if not quality.empty:
