@@ -792,6 +792,7 @@ class SageMakerHarness(threading.Thread):
         self.errors: list[BaseException] = []
         self._last_ts = 0
         self._workers: list[threading.Thread] = []
+        self.newest: str | None = None  # the job created last
 
     def _ts(self) -> int:
         self._last_ts = max(int(time.time() * 1000), self._last_ts + 1)
@@ -809,6 +810,7 @@ class SageMakerHarness(threading.Thread):
                 name = _CREATED.get(timeout=0.05)
             except queue.Empty:
                 continue
+            self.newest = name
             t = threading.Thread(target=self._play, args=(name,), daemon=True)
             t.start()
             self._workers.append(t)
@@ -826,8 +828,17 @@ class SageMakerHarness(threading.Thread):
             )
             if trial_id == self.PAGED:
                 self._put(stream, *[f"epoch progress line {i}" for i in range(25)])
-            # Long enough that jobs are still running when the tuner decides to stop.
             time.sleep(self.rng.uniform(1.0, 2.5))
+            # The newest job runs on until a newer one is created: the tuner creates
+            # none after it decides to stop, so a job is still running then however
+            # slow a loaded machine makes the tuner's loop (60 s cap: no hang).
+            held_since = time.time()
+            while (
+                name == self.newest
+                and not self.stop_event.is_set()
+                and time.time() - held_since < 60
+            ):
+                time.sleep(0.05)
             folds = _fold_scores(hps["x"], hps["y"], seed=trial_id)
             report = {
                 **{f"cv_fold_{k}": v for k, v in enumerate(folds)},
