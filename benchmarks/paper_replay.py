@@ -41,6 +41,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np
 import pandas as pd
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # when loaded by file location
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_tables import GZIP  # noqa: E402  (no timestamp: reruns are byte-identical)
+
 from syne_autoterm import AutoTermination, Evidence, compare, error_scale_from_decay
 from syne_autoterm.rule import StoppingRule
 from syne_autoterm.rules import (
@@ -677,7 +681,8 @@ def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequ
     per_run.to_csv(out / f"per_run{sfx}.csv", index=False)
     summary.to_csv(out / f"summary{sfx}.csv", index=False, float_format="%.5g")
     if not traces.empty:
-        traces.to_csv(out / f"autoterm_checks{sfx}.csv.gz", index=False, float_format="%.6g")
+        traces.to_csv(out / f"autoterm_checks{sfx}.csv.gz", index=False, float_format="%.6g",
+                      compression=GZIP)
         bound_agreement(traces).to_csv(out / f"bound_agreement{sfx}.csv", index=False,
                                        float_format="%.4g")
     plot_pareto(summary, paper, out / f"pareto{sfx}.png", per_run)
