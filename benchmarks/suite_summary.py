@@ -16,6 +16,8 @@ surrogate pools. Writes to ``--out``: ``per_run.csv`` (with a ``pool`` column),
 ``summary.csv|md``, ``summary_by_dataset.csv|md``, ``pareto.png``,
 ``coverage.csv|md`` (which pool each table came from, with its seeds and noise
 ratio) and ``noise_vs_rtc.csv`` over all tables that have a noise ratio.
+``--per-run per_run_<tag>.csv`` pools a tagged ``paper_replay.py`` run instead,
+such as the costly peers replayed on a few seeds only.
 
     python benchmarks/suite_summary.py \\
         --pool real benchmarks/results benchmarks/tables \\
@@ -37,11 +39,11 @@ from table_noise import noise_vs_rtc
 TABLE_KEYS = ["dataset", "model"]
 
 
-def pool_runs(pools: list[tuple[str, Path]]) -> pd.DataFrame:
+def pool_runs(pools: list[tuple[str, Path]], per_run_file: str = "per_run.csv") -> pd.DataFrame:
     """Per-run rows of every pool, each (dataset, model) from the first pool that has it."""
     frames, taken = [], set()
     for name, results in pools:
-        path = results / "per_run.csv"
+        path = results / per_run_file
         if not path.exists():
             raise FileNotFoundError(f"pool {name!r}: no {path}")
         runs = pd.read_csv(path)
@@ -91,11 +93,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar=("NAME", "RESULTS", "TABLES"),
         help="a compare.py output folder and the tables it ran on",
     )
+    ap.add_argument(
+        "--per-run",
+        default="per_run.csv",
+        help="per-run file to read in each RESULTS folder, e.g. per_run_<tag>.csv of a "
+        "paper_replay.py run on a subset (the peers on seeds 0-2)",
+    )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     pools = [(name, Path(results), Path(tables)) for name, results, tables in args.pool]
     try:
-        per_run = pool_runs([(name, results) for name, results, _ in pools])
+        per_run = pool_runs([(name, results) for name, results, _ in pools], args.per_run)
     except FileNotFoundError as err:
         print(err, file=sys.stderr)
         return 1
