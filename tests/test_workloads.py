@@ -219,21 +219,25 @@ def test_train_fn_works_without_globals(capsys):
 # --------------------------------------------------------------------------- #
 
 
-def test_build_tables_is_resumable(tmp_path):
-    script = REPO_ROOT / "benchmarks" / "build_tables.py"
-    base = [
-        sys.executable, str(script), "--datasets", "iris", "--models", "rf", "--folds", "3",
-        "--workers", "1", "--out", str(tmp_path), "--no-progress",
-    ]  # fmt: skip
-    first = subprocess.run(
-        base + ["--n-configs", "2"],
+def _build_tables(out: Path, *args: str) -> subprocess.CompletedProcess:
+    """``benchmarks/build_tables.py`` on small RF tables (3 folds, 1 worker) into ``out``."""
+    run = subprocess.run(
+        [
+            sys.executable, str(REPO_ROOT / "benchmarks" / "build_tables.py"), "--models", "rf",
+            "--folds", "3", "--workers", "1", "--out", str(out), "--no-progress", *args,
+        ],  # fmt: skip
         check=False,
         capture_output=True,
         text=True,
         env=_env(),
         timeout=120,
     )
-    assert first.returncode == 0, first.stderr
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def test_build_tables_is_resumable(tmp_path):
+    _build_tables(tmp_path, "--datasets", "iris", "--n-configs", "2")
     table = pd.read_csv(tmp_path / "iris__rf.csv.gz")
     assert list(table["config_id"]) == [0, 1]
     assert {
@@ -245,15 +249,7 @@ def test_build_tables_is_resumable(tmp_path):
         "test_value",
         "elapsed_time",
     } <= set(table)
-    second = subprocess.run(
-        base + ["--n-configs", "3"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-    )
-    assert second.returncode == 0, second.stderr
+    second = _build_tables(tmp_path, "--datasets", "iris", "--n-configs", "3")
     assert "1 configs to evaluate" in second.stdout
     extended = pd.read_csv(tmp_path / "iris__rf.csv.gz")
     assert list(extended["config_id"]) == [0, 1, 2]
@@ -263,21 +259,8 @@ def test_build_tables_is_resumable(tmp_path):
 
 def test_build_tables_readme_keeps_the_command_of_every_table(tmp_path):
     """A build of another dataset must not turn earlier tables into '(earlier run)'."""
-    script = REPO_ROOT / "benchmarks" / "build_tables.py"
-    common = [
-        sys.executable, str(script), "--models", "rf", "--folds", "3", "--n-configs", "2",
-        "--workers", "1", "--out", str(tmp_path), "--no-progress",
-    ]  # fmt: skip
     for dataset in ("iris", "wine"):
-        run = subprocess.run(
-            [*common, "--datasets", dataset],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=120,
-        )
-        assert run.returncode == 0, run.stderr
+        _build_tables(tmp_path, "--n-configs", "2", "--datasets", dataset)
     readme = (tmp_path / "README.md").read_text()
     assert "(earlier run)" not in readme
     assert "| `iris__rf.csv.gz` | `iris` |" in readme and "| `wine__rf.csv.gz` | `wine` |" in readme
