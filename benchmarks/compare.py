@@ -90,9 +90,15 @@ def load_table(table_path: Path, max_configs: int | None = None) -> pd.DataFrame
     return table
 
 
+# AutoTermination as it ran online in part 2 (the paper's bound at error_scale 1)
+ONLINE_CRITERION = {"posterior": "sklearn", "seed": 0, "bound": "ucb_lcb"}
+
+
 def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = False,
-                  max_configs: int | None = None) -> tuple[pd.DataFrame, dict | None]:
-    """One BOTorch run over a table; with ``online``, AutoTermination stops it."""
+                  max_configs: int | None = None, criterion_kwargs: dict | None = None,
+                  ) -> tuple[pd.DataFrame, dict | None]:
+    """One BOTorch run over a table; with ``online``, AutoTermination (``criterion_kwargs``,
+    default :data:`ONLINE_CRITERION`) stops it."""
     import random
 
     import torch
@@ -126,7 +132,9 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     criterion = None
     if online:
         criterion = AutoTermination(metric="error", mode="min", fold_metrics="cv_fold_",
-                                    scheduler=scheduler, posterior="sklearn", seed=0)
+                                    scheduler=scheduler,
+                                    **(ONLINE_CRITERION if criterion_kwargs is None
+                                       else criterion_kwargs))
     budget = StoppingCriterion(max_num_trials_completed=iterations - 1)
     callback = SimulatorCallback()
     with tempfile.TemporaryDirectory() as tmp:

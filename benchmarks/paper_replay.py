@@ -43,6 +43,7 @@ import pandas as pd
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # when loaded by file location
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sweeps  # noqa: E402
 from build_tables import GZIP  # noqa: E402  (no timestamp: reruns are byte-identical)
 
 from syne_autoterm import AutoTermination, Evidence, compare, error_scale_from_decay
@@ -95,10 +96,12 @@ SYNETUNE_THRESHOLDS = (0.01, 0.001)
 # Our criterion in the replay. Default posterior: the scikit-learn GP (what AutoTermination
 # uses without a BOTorch searcher): 10-30x faster per check here than the BoTorch GP and
 # about as faithful to the authors' bound (README: pooled Pearson 0.95 vs 0.99).
+# These are the paper's bound (bound="ucb_lcb"); the default (probabilistic) bound is
+# replayed by ``--methods frontier`` (sweeps.py).
 AUTOTERM_VARIANTS = {
-    "autoterm": {"posterior": "sklearn", "gp_noise": "learned"},
-    "autoterm_foldnoise": {"posterior": "sklearn", "gp_noise": "folds"},
-    "autoterm_botorch": {"posterior": "botorch", "gp_noise": "learned"},
+    "autoterm": {"posterior": "sklearn", "gp_noise": "learned", "bound": "ucb_lcb"},
+    "autoterm_foldnoise": {"posterior": "sklearn", "gp_noise": "folds", "bound": "ucb_lcb"},
+    "autoterm_botorch": {"posterior": "botorch", "gp_noise": "learned", "bound": "ucb_lcb"},
 }
 HEAVY_DEFAULT = ("autoterm", "optuna_terminator", "optuna_emmr", "autoterm_foldnoise",
                  "synetune_0.01", "autoterm_botorch")
@@ -149,8 +152,15 @@ class Run:
         return f"{self.dataset}__{self.model}__s{self.seed}"
 
 
-def run_files(runs_dir: str | Path) -> list[Path]:
-    files = sorted(Path(runs_dir).glob("*__*.csv.gz"))
+def run_files(runs_dir: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The run files of one folder, or of several (a task found twice is taken from the first)."""
+    dirs = [runs_dir] if isinstance(runs_dir, (str, Path)) else list(runs_dir)
+    files, seen = [], set()
+    for d in dirs:
+        for f in sorted(Path(d).glob("*__*.csv.gz")):
+            if f.name not in seen:
+                files.append(f)
+                seen.add(f.name)
     if not files:
         raise FileNotFoundError(f"no <dataset>__<model>.csv.gz files in {runs_dir}")
     return files
@@ -366,12 +376,25 @@ GROUPS: dict[str, list[str]] = {}
 for _m in METHODS.values():
     GROUPS.setdefault(_m.group, []).append(_m.name)
 
+# ``--methods frontier``: every cheap family swept densely and the oracles (group
+# frontier_cheap), and ours with its knob swept (group frontier_ours); see sweeps.py.
+# Their method names may repeat those of the groups above (conv_10 ...), so they live
+# in their own registry and are only ever collected together.
+FRONTIER_GROUPS: dict[str, list[str]] = {
+    "frontier_cheap": sweeps.method_names(),
+    "frontier_ours": sweeps.ours_method_names(),
+}
+
 
 def select_methods(specs: Sequence[str]) -> list[str]:
     """Method names for ``--methods`` entries (names, groups, patterns, cheap/heavy/all)."""
     out: list[str] = []
     for spec in specs:
-        if spec == "all":
+        if spec == "frontier":
+            names = [n for g in FRONTIER_GROUPS.values() for n in g]
+        elif spec in FRONTIER_GROUPS:
+            names = FRONTIER_GROUPS[spec]
+        elif spec == "all":
             names = list(METHODS)
         elif spec == "cheap":
             names = GROUPS["logged"]
@@ -405,7 +428,15 @@ def _row(run: Run, method: str, n_stop: int, fired: bool, history: Sequence[dict
 def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
     """Results of one cache unit: every method of ``group`` on ``run``."""
     rows, trace = [], []
-    if group in AUTOTERM_VARIANTS:
+    if group in FRONTIER_GROUPS:
+        last = last_check(run)
+        if group == "frontier_cheap":
+            results = sweeps.run_cheap(run.evidence, FIRST_CHECK, last)
+        else:
+            results, trace = sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
+        for name, (n_stop, fired, history) in results.items():
+            rows.append(_row(run, name, n_stop, fired, history))
+    elif group in AUTOTERM_VARIANTS:
         kw = AUTOTERM_VARIANTS[group]
         scales = {d: error_scale_from_decay(d) for d in DECAYS}
         # one rule object; every error scale's stop is read off its history (see
@@ -441,14 +472,16 @@ def _signature(group: str, path: str | Path) -> list[str]:
     compare.py, that they were modelled in the tuner's own space (so a result
     from the paper's space, or from an older file without the marker, is redone)."""
     native = is_native(_read_table(str(path)))
-    return sorted(GROUPS[group]) + (["space=native"] if native else [])
+    names = FRONTIER_GROUPS[group] if group in FRONTIER_GROUPS else GROUPS[group]
+    extra = ["trace=" + ",".join(sweeps.TRACE_FIELDS)] if group == "frontier_ours" else []
+    return sorted(names) + (["space=native"] if native else []) + extra
 
 
 def _task(args: tuple[str, str, int, str]) -> tuple[str, str, int, float]:
     group, path, seed, out = args
     t0 = time.perf_counter()
     (run,) = load_runs(path, [seed])
-    result = evaluate_group(run, group, GROUPS[group])
+    result = evaluate_group(run, group, FRONTIER_GROUPS[group] if group in FRONTIER_GROUPS else GROUPS[group])
     result["signature"] = _signature(group, path)
     result["seconds"] = time.perf_counter() - t0
     target = _cache_path(Path(out), group, Path(path), seed)
@@ -511,7 +544,8 @@ def collect(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[i
             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-run rows (and autoterm per-check traces) for ``methods`` found in the cache."""
     rows, traces = [], []
-    groups = sorted({METHODS[m].group for m in methods})
+    frontier = {g for g, names in FRONTIER_GROUPS.items() if set(names) & set(methods)}
+    groups = sorted(frontier) if frontier else sorted({METHODS[m].group for m in methods})
     for f in run_files(runs_dir):
         dataset, model = parse_name(f)
         for s in sorted(int(x) for x in _read_table(str(f))["seed"].unique()):
@@ -528,8 +562,9 @@ def collect(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[i
 
 
 # ------------------------------------------------------------------ summary
-def authors_results(runs_dir: Path) -> pd.DataFrame:
-    p = Path(runs_dir) / "paper_results.csv"
+def authors_results(runs_dir: Path | Sequence[Path]) -> pd.DataFrame:
+    first = runs_dir if isinstance(runs_dir, (str, Path)) else runs_dir[0]
+    p = Path(first) / "paper_results.csv"
     if not p.exists():
         return pd.DataFrame(columns=["algo", "dataset", "seed", "method", "stop_iter", "rel_iter", "rel_test"])
     return pd.read_csv(p)
@@ -683,16 +718,19 @@ def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequ
     if not traces.empty:
         traces.to_csv(out / f"autoterm_checks{sfx}.csv.gz", index=False, float_format="%.6g",
                       compression=GZIP)
-        bound_agreement(traces).to_csv(out / f"bound_agreement{sfx}.csv", index=False,
-                                       float_format="%.4g")
-    plot_pareto(summary, paper, out / f"pareto{sfx}.png", per_run)
+        if "paper_regret_bound" in traces:
+            bound_agreement(traces).to_csv(out / f"bound_agreement{sfx}.csv", index=False,
+                                           float_format="%.4g")
+    if summary.method.nunique() <= 60:  # a dense sweep is read as frontiers (frontier.py)
+        plot_pareto(summary, paper, out / f"pareto{sfx}.png", per_run)
     (out / f"summary{sfx}.md").write_text(markdown_table(summary))
     return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="folder of <dataset>__<model>.csv.gz")
+    ap.add_argument("--runs", type=Path, nargs="+", default=[DEFAULT_RUNS],
+                    help="folder(s) of <dataset>__<model>.csv.gz")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="*", default=None, help="seeds to replay (default all)")
     ap.add_argument("--workers", type=int, default=1)
@@ -702,7 +740,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     methods = select_methods(args.methods)
-    groups = list(dict.fromkeys(METHODS[m].group for m in methods))
+    frontier = [g for g in FRONTIER_GROUPS if "frontier" in args.methods or g in args.methods]
+    if frontier:
+        groups = frontier
+    else:
+        groups = list(dict.fromkeys(METHODS[m].group for m in methods))
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.summary_only:
         run_tasks(args.runs, args.out, groups, args.seeds, args.workers, not args.no_progress)

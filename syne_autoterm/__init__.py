@@ -14,6 +14,7 @@ from .error import (
     nadeau_bengio_variance,
 )
 from .evidence import Evidence, evidence_from_records
+from .probabilistic import PathSampling, probabilistic_regret
 from .regret import DomainSearch, beta_schedule, regret_bound, top_n_mask
 from .rule import Decision, StoppingRule
 
@@ -23,6 +24,7 @@ __all__ = [
     "DomainSearch",
     "Evidence",
     "EvidenceError",
+    "PathSampling",
     "StoppingRule",
     "beta_schedule",
     "binomial_error",
@@ -32,6 +34,7 @@ __all__ = [
     "mean_standard_error",
     "nadeau_bengio_error",
     "nadeau_bengio_variance",
+    "probabilistic_regret",
     "regret_bound",
     "top_n_mask",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "experiment_evidence",
     "load_results",
     "replay",
+    "replay_knob",
     "replay_scales",
     "write_compare_outputs",
 ]
@@ -99,6 +100,44 @@ def replay_scales(rule: AutoTermination, evidence: Evidence, scales: Sequence[fl
             out[s] = ReplayResult(base.n_stop, False, base.history)
         else:
             out[s] = ReplayResult(hit, True, tuple(r for r in base.history if r["n_completed"] <= hit))
+    return out
+
+
+def replay_knob(
+    rule: StoppingRule,
+    evidence: Evidence,
+    knobs: Sequence[float],
+    fires: Callable[[Mapping[str, Any], float], bool],
+    first: int | None = None,
+    last: int | None = None,
+) -> dict[float, ReplayResult]:
+    """Replays of one rule family at several settings of its knob, from one replay.
+
+    For a family whose decision is a fixed statistic of the evidence compared
+    with the knob (``fires(record, knob)`` reads the statistic from the check's
+    history record), the statistic is computed once per check, and each
+    setting's stop is the first check at which it fires. ``rule`` must be
+    built at the setting that fires last (the most patient one), so that its
+    replay covers every check the others need; a setting that would fire at a
+    check where ``fires`` disagrees with the rule's own verdict is a
+    programming error of ``fires`` and raises.
+    """
+    base = replay(rule, evidence, first, last)
+    out: dict[float, ReplayResult] = {}
+    for knob in knobs:
+        hit = None
+        for record in base.history:
+            if fires(record, knob):
+                hit = int(record["n_completed"])
+                break
+        if hit is None:
+            if base.fired:
+                raise ValueError(f"setting {knob} never fires but the base rule did: "
+                                 "build the rule at the most patient setting")
+            out[knob] = ReplayResult(base.n_stop, False, base.history)
+        else:
+            out[knob] = ReplayResult(
+                hit, True, tuple(r for r in base.history if r["n_completed"] <= hit))
     return out
 
 

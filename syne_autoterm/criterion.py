@@ -21,16 +21,19 @@ from .evidence import Evidence, FoldAudit, audit_folds, fold_array, to_float_arr
 from .posterior import (
     POSTERIORS,
     BoTorchGP,
+    InferredEncoder,
     SklearnGP,
     cached_fitter,
     encoder_for,
     uses_botorch,
 )
 from .posterior._types import is_constant
+from .probabilistic import PathSampling, probabilistic_regret
 from .regret import DomainSearch, PosteriorError, beta_schedule, regret_bound, top_n_mask
 from .rule import Decision, StoppingRule, check_float, check_int
 
 GP_NOISE = ("learned", "folds")
+BOUNDS = ("probabilistic", "ucb_lcb")
 ERROR_ESTIMATORS = ("cv", "bootstrap", "binomial")
 
 # Noise floors (standardised units) of the retries after a failed GP fit.
@@ -170,7 +173,13 @@ class AutoTermination(StoppingRule):
         error_estimator: str = "cv",
         n_val_metric: str = "n_val",
         n_bootstrap: int = 1000,
+        bound: str = "probabilistic",
+        path_sampling: PathSampling | None = None,
     ):
+        if bound not in BOUNDS:
+            raise ValueError(f"bound must be one of {BOUNDS}, got {bound!r}")
+        if path_sampling is not None and not isinstance(path_sampling, PathSampling):
+            raise ValueError(f"path_sampling must be a PathSampling, got {path_sampling!r}")
         if error_estimator not in ERROR_ESTIMATORS:
             raise ValueError(
                 f"error_estimator must be one of {ERROR_ESTIMATORS}, got {error_estimator!r}"
@@ -219,13 +228,21 @@ class AutoTermination(StoppingRule):
         self.error_estimator = error_estimator
         self.n_val_metric = n_val_metric
         self.n_bootstrap = check_int("n_bootstrap", n_bootstrap, 10)
+        self.bound = bound
+        self.path_sampling = path_sampling if path_sampling is not None else PathSampling()
         self._fitters: dict[str, Any] = {}
+
+    def _transient_attributes(self) -> tuple[str, ...]:
+        return (*super()._transient_attributes(), "_encoded_rows")
 
     def __setstate__(self, state: dict) -> None:
         # rules pickled before these options existed
         state.setdefault("error_estimator", "cv")
         state.setdefault("n_val_metric", "n_val")
         state.setdefault("n_bootstrap", 1000)
+        # rules pickled before the probabilistic bound existed computed the paper's
+        state.setdefault("bound", "ucb_lcb")
+        state.setdefault("path_sampling", PathSampling())
         super().__setstate__(state)
 
     # ------------------------------------------------------------ plumbing
@@ -361,6 +378,35 @@ class AutoTermination(StoppingRule):
                 )
 
     # ------------------------------------------------------------ encoding
+    def _encode_reusing(self, encoder: Any, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """:meth:`_encode`, reusing the rows of configs seen at earlier checks.
+
+        Syne Tune encodes one config at a time in Python (a third of a check at
+        100 trials); the domain is fixed when it comes from a config space or the
+        searcher, so a config's row never changes. An inferred domain depends on
+        all configs, so nothing is reused then.
+        """
+        if isinstance(encoder, InferredEncoder):
+            return self._encode(encoder, configs)
+        cache = self.__dict__.setdefault("_encoded_rows", {})
+        keys = [repr(sorted(c.items(), key=lambda kv: str(kv[0]))) if isinstance(c, Mapping)
+                else None for c in configs]
+        missing = [i for i, k in enumerate(keys) if k is None or k not in cache]
+        if missing:
+            rows = self._encode(encoder, [configs[i] for i in missing])
+            for i, row in zip(missing, rows):
+                if keys[i] is not None and np.all(np.isfinite(row)):
+                    cache[keys[i]] = row
+        width = next(iter(cache.values())).size if cache else None
+        if width is None or (missing and rows.shape[1] != width):
+            cache.clear()  # another encoder than the cached rows': start afresh
+            return self._encode(encoder, configs)
+        out = np.empty((len(configs), width))
+        fresh = dict(zip(missing, rows)) if missing else {}
+        for i, k in enumerate(keys):
+            out[i] = fresh[i] if i in fresh else cache[k]
+        return out
+
     @staticmethod
     def _encode(encoder: Any, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Encoded configs; a row that cannot be encoded is all-NaN."""
@@ -384,6 +430,15 @@ class AutoTermination(StoppingRule):
             [r if r is not None and r.size == width else np.full(width, np.nan) for r in rows],
             dtype=float,
         ).reshape(len(configs), width)
+
+    def _bound(self, posterior: Any, features: np.ndarray, beta: float, encoder: Any,
+               rng: np.random.RandomState) -> Any:
+        """The remaining-improvement bound of this check, in metric units."""
+        if self.bound == "probabilistic":
+            return probabilistic_regret(posterior, features, encoder.random, encoder.snap,
+                                        self.domain_search, self.path_sampling, rng)
+        return regret_bound(posterior, features, beta, encoder.random, encoder.snap,
+                            self.domain_search, rng)
 
     # ------------------------------------------------------------ the rule
     def decide(self, evidence: Evidence) -> Decision:
@@ -451,7 +506,7 @@ class AutoTermination(StoppingRule):
         details["threshold"] = limit
 
         encoder = self._encoder(evidence)
-        features_all = self._encode(encoder, evidence.configs)
+        features_all = self._encode_reusing(encoder, evidence.configs)
         encodable = np.all(np.isfinite(features_all), axis=1)
         if not encodable[inc]:
             problem(
@@ -491,10 +546,8 @@ class AutoTermination(StoppingRule):
                     posterior = fitter.fit(features, objective[top], noise, jitter=jitter)
                 else:
                     posterior = fitter.fit(features, objective[top], noise)
-                candidate = regret_bound(
-                    posterior, features, beta, encoder.random, encoder.snap, self.domain_search,
-                    np.random.RandomState(self.seed + n),
-                )
+                candidate = self._bound(posterior, features, beta, encoder,
+                                        np.random.RandomState(self.seed + n))
                 if not math.isfinite(candidate.value):
                     raise PosteriorError("the regret bound is not finite")
                 bound, used = candidate, fitter
@@ -515,12 +568,14 @@ class AutoTermination(StoppingRule):
         if bound is None:
             problem("gp-failed", "every GP fit failed on this evidence: not stopping")
             return result(False, "posterior could not be fitted: continue", details)
-        details.update(
-            regret_bound=bound.value,
-            min_ucb_observed=bound.min_ucb_observed,
-            min_lcb_domain=bound.min_lcb_domain,
-            posterior=used.name,
-        )
+        details.update(regret_bound=bound.value, bound=self.bound, posterior=used.name)
+        if self.bound == "probabilistic":
+            details.update(expected_regret=bound.expected,
+                           confidence=self.path_sampling.confidence,
+                           **{f"regret_q{q:g}": v for q, v in bound.quantiles})
+        else:
+            details.update(min_ucb_observed=bound.min_ucb_observed,
+                           min_lcb_domain=bound.min_lcb_domain)
         if jitter > 0:
             details["jitter"] = jitter
         what = "the fixed threshold" if self.threshold is not None else "statistical error"

@@ -33,6 +33,17 @@ class BoTorchGPPosterior:
             var = post.variance.reshape(-1).clamp_min(0.0).numpy()
         return mean * self._y_std + self._y_mean, np.sqrt(var) * self._y_std
 
+    def joint(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Joint posterior mean and covariance of the latent objective (no noise term)."""
+        import torch
+
+        x = torch.as_tensor(np.atleast_2d(features), dtype=torch.float64)
+        with torch.no_grad():
+            mvn = self._model.posterior(x).mvn
+            mean = mvn.mean.reshape(-1).numpy()
+            cov = mvn.covariance_matrix.reshape(len(mean), len(mean)).numpy()
+        return mean * self._y_std + self._y_mean, cov * self._y_std**2
+
 
 class BoTorchGP:
     """``SingleTaskGP`` fitted by ``fit_gpytorch_mll`` (type-II ML, botorch's priors).

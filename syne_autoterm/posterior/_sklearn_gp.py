@@ -21,6 +21,16 @@ class SklearnGPPosterior(FittedPosterior):
         mean, std = self._gp.predict(np.atleast_2d(features), return_std=True)
         return mean * self._y_std + self._y_mean, np.maximum(std, 0.0) * self._y_std
 
+    def joint(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Joint posterior mean and covariance of the latent objective (no noise term)."""
+        mean, cov = self._gp.predict(np.atleast_2d(features), return_cov=True)
+        # scikit-learn adds the WhiteKernel's noise level to the diagonal of every
+        # prediction; sample paths are of the latent objective, so it is taken off.
+        noise = float(getattr(getattr(self._gp.kernel_, "k2", None), "noise_level", 0.0))
+        cov = cov - noise * np.eye(len(cov))
+        cov[np.diag_indices_from(cov)] = np.maximum(np.diag(cov), 0.0)
+        return mean * self._y_std + self._y_mean, cov * self._y_std**2
+
 
 class SklearnGP:
     """Matern-5/2 ARD GP with a learned noise level, type-II ML fit by L-BFGS-B.

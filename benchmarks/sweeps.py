@@ -1,0 +1,242 @@
+"""Every rule family swept densely over its knob, from one replay per family and run.
+
+A family loses a frontier comparison unfairly when its grid is coarse, so each
+family here is swept over a dense grid. Sweeping costs one replay, not one per
+setting: each family's decision compares a statistic of the evidence with its
+knob, the statistic is in every check's history record, and
+:func:`syne_autoterm.compare.replay_knob` reads each setting's stop off the
+replay of the most patient setting. The oracles know the future of the run and
+are reference curves only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from syne_autoterm import compare, nadeau_bengio_error
+from syne_autoterm.evidence import Evidence
+from syne_autoterm.rule import StoppingRule
+from syne_autoterm.rules import (
+    AuthorsRule,
+    Convergence,
+    ExpectedImprovementRule,
+    Plateau,
+    ProbabilityOfImprovementRule,
+    ryc,
+)
+
+CONV_KS = tuple(range(10, 200, 10))
+AUTHORS_DECAYS = (0.05, 0.1, 0.15, 0.21, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
+EI_THRESHOLDS = tuple(10.0 ** -e for e in range(2, 25))
+PI_THRESHOLDS = tuple(10.0 ** -e for e in range(1, 21))
+PLATEAU_NUM_TRIALS = (5, 10, 20, 30, 50, 70, 100, 150)
+PLATEAU_STDS = tuple(float(f"{10.0 ** (-e / 2):.3g}") for e in range(2, 13))  # 1e-1 .. 1e-6
+ORACLE_VAL_FACTORS = (0.1, 0.25, 0.5, 1.0, 2.0)
+ORACLE_TEST_LOSSES = (0.0, 0.0025, 0.005, 0.01, 0.02)
+
+
+def _finite(x: Any) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One family over its knob: the most patient rule, and when a setting fires on a record."""
+
+    family: str
+    knobs: tuple[float, ...]
+    make_base: Callable[[], StoppingRule]
+    fires: Callable[[Mapping[str, Any], float], bool]
+    name: Callable[[float], str]
+
+
+def cheap_sweeps() -> list[Sweep]:
+    """The families that need no GP of ours: Conv_k, the authors' logged rule, logged EI/PI,
+    plateau over (std, num_trials)."""
+    sweeps = [
+        Sweep("conv", CONV_KS, lambda: Convergence(max(CONV_KS)),
+              lambda r, k: (r.get("trials_without_improvement") or 0) >= k,
+              lambda k: f"conv_{int(k)}"),
+        Sweep("authors", AUTHORS_DECAYS, lambda: AuthorsRule(min(AUTHORS_DECAYS)),
+              lambda r, d: _finite(r.get("regret_bound")) and _finite(r.get("threshold"))
+              and r["regret_bound"] < r["threshold"] / min(AUTHORS_DECAYS) * d,
+              lambda d: f"authors_{d:g}"),
+        Sweep("ei", EI_THRESHOLDS,
+              lambda: ExpectedImprovementRule(min(EI_THRESHOLDS), use_logged=True),
+              lambda r, t: _finite(r.get("ei")) and r["ei"] < t, lambda t: f"ei_{t:g}"),
+        Sweep("pi", PI_THRESHOLDS,
+              lambda: ProbabilityOfImprovementRule(min(PI_THRESHOLDS), use_logged=True),
+              lambda r, t: _finite(r.get("pi")) and r["pi"] < t, lambda t: f"pi_{t:g}"),
+    ]
+    for num in PLATEAU_NUM_TRIALS:
+        sweeps.append(Sweep(
+            f"plateau_{num}", PLATEAU_STDS,
+            lambda num=num: Plateau(min(PLATEAU_STDS), num, 0, warm_up=20),
+            lambda r, s: _finite(r.get("plateau_std")) and r["plateau_std"] <= s,
+            lambda s, num=num: f"plateau_{s:g}_{num}_0"))
+    return sweeps
+
+
+def run_sweep(sweep: Sweep, evidence: Evidence, first: int, last: int
+              ) -> dict[str, compare.ReplayResult]:
+    by_knob = compare.replay_knob(sweep.make_base(), evidence, sweep.knobs, sweep.fires,
+                                  first, last)
+    return {sweep.name(k): res for k, res in by_knob.items()}
+
+
+# ------------------------------------------------------------------ oracles
+def _incumbents(evidence: Evidence) -> np.ndarray:
+    """Incumbent position after each prefix ``n = 1..len`` (first on ties)."""
+    obj = np.where(np.isfinite(evidence.objective), evidence.objective, np.inf)
+    out = np.zeros(len(obj), dtype=int)
+    best = 0
+    for i in range(len(obj)):
+        if obj[i] < obj[best]:
+            best = i
+        out[i] = best
+    return out
+
+
+def oracle_stops(evidence: Evidence, first: int, last: int) -> dict[str, tuple[int, bool]]:
+    """Stops of the two rules that know the future (reference curves, not competitors).
+
+    ``oracle_val_<c>``: the first ``n`` whose remaining validation gain within the
+    run (incumbent at ``n`` minus incumbent at ``last``) is at most ``c`` times the
+    incumbent's Nadeau-Bengio error. ``oracle_test_<L>``: the first ``n`` whose
+    incumbent tests at most ``L`` (relative) worse than the final one.
+    """
+    inc = _incumbents(evidence)
+    obj = evidence.objective
+    test = evidence.extras["test_value"]
+    final_obj, final_test = obj[inc[last - 1]], float(test[inc[last - 1]])
+    out: dict[str, tuple[int, bool]] = {}
+    errors = {}
+    for n in range(first, last + 1):
+        i = int(inc[n - 1])
+        if i not in errors:
+            try:
+                errors[i] = nadeau_bengio_error(np.asarray(evidence.folds[i], dtype=float))
+            except ValueError:
+                errors[i] = float("nan")
+    for c in ORACLE_VAL_FACTORS:
+        stop = next((n for n in range(first, last + 1)
+                     if obj[inc[n - 1]] - final_obj <= c * errors[int(inc[n - 1])]), last)
+        out[f"oracle_val_{c:g}"] = (stop, stop < last)
+    for loss in ORACLE_TEST_LOSSES:
+        stop = next((n for n in range(first, last + 1)
+                     if ryc(final_test, float(test[inc[n - 1]])) >= -loss), last)
+        out[f"oracle_test_{loss:g}"] = (stop, stop < last)
+    return out
+
+
+def method_names() -> list[str]:
+    """Every method name a cheap sweep and the oracles produce (for cache signatures)."""
+    names = [s.name(k) for s in cheap_sweeps() for k in s.knobs]
+    names += [f"oracle_val_{c:g}" for c in ORACLE_VAL_FACTORS]
+    names += [f"oracle_test_{x:g}" for x in ORACLE_TEST_LOSSES]
+    return names
+
+
+def run_cheap(evidence: Evidence, first: int, last: int) -> dict[str, tuple[int, bool, tuple]]:
+    """Every cheap family's settings and the oracles on one run: name -> (n_stop, fired, history)."""
+    out: dict[str, tuple[int, bool, tuple]] = {}
+    for sweep in cheap_sweeps():
+        for name, res in run_sweep(sweep, evidence, first, last).items():
+            out[name] = (res.n_stop, res.fired, res.history)
+    for name, (n_stop, fired) in oracle_stops(evidence, first, last).items():
+        out[name] = (n_stop, fired, ())
+    return out
+
+
+# ------------------------------------------------------------------ ours
+# error_scale grid of the default rule: geometric, 0.25 .. 32 (ratio 2**0.25)
+ERROR_SCALES = tuple(float(f"{2.0 ** (e / 4):.4g}") for e in range(-8, 21))
+POOL_SIZE = 5  # pooled error: median Nadeau-Bengio error of the 5 best trials
+
+
+def _ours_statistics() -> dict[str, Callable[[Mapping[str, Any]], float | None]]:
+    """family -> the statistic compared with ``error_scale x error`` in a check's record.
+
+    ``ours`` is the default AutoTermination (the probabilistic bound at its
+    configured confidence, the incumbent's own error). The candidates read other
+    numbers of the same check: other confidence levels, the expected regret, and
+    the bound against a pooled error of the near-best trials (``stat_error_pool``,
+    added by :func:`run_ours`).
+    """
+    from syne_autoterm.probabilistic import REPORTED_QUANTILES, PathSampling
+
+    stats: dict[str, Callable[[Mapping[str, Any]], float | None]] = {
+        "autoterm_x": lambda r: _ratio(r.get("regret_bound"), r.get("stat_error")),
+        "cand_prbmean": lambda r: _ratio(r.get("expected_regret"), r.get("stat_error")),
+        "cand_prbpool": lambda r: _ratio(r.get("regret_bound"), r.get("stat_error_pool")),
+    }
+    for q in REPORTED_QUANTILES:
+        if q == PathSampling().confidence:
+            continue  # that is ours
+        stats[f"cand_prbq{q:g}"] = lambda r, q=q: _ratio(r.get(f"regret_q{q:g}"), r.get("stat_error"))
+    return stats
+
+
+def _ratio(bound: Any, error: Any) -> float | None:
+    if not (_finite(bound) and _finite(error)) or error <= 0:
+        return None
+    return bound / error
+
+
+def ours_method_names() -> list[str]:
+    return [f"{family}{'' if family.endswith('_x') else '_'}{c:g}"
+            for family in _ours_statistics() for c in ERROR_SCALES]
+
+
+def _pooled_error(evidence: Evidence, n: int) -> float:
+    """Median Nadeau-Bengio error of the ``POOL_SIZE`` best of the first ``n`` trials."""
+    obj = evidence.objective[:n]
+    best = np.argsort(np.where(np.isfinite(obj), obj, np.inf), kind="stable")[:POOL_SIZE]
+    errors = []
+    for i in best:
+        try:
+            errors.append(nadeau_bengio_error(np.asarray(evidence.folds[i], dtype=float)))
+        except ValueError:
+            continue
+    return float(np.median(errors)) if errors else float("nan")
+
+
+TRACE_FIELDS = ("regret_bound", "expected_regret", "regret_q0.5", "regret_q0.8", "regret_q0.95",
+                "stat_error", "stat_error_pool", "seconds")
+
+
+def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
+             ) -> tuple[dict[str, tuple[int, bool, tuple]], list[dict]]:
+    """The default AutoTermination over its ``error_scale`` grid, and the candidate
+    statistics of the same checks, from one replay (scikit-learn GP, seed 0).
+
+    Also returns the per-check trace (``n`` and :data:`TRACE_FIELDS`): every number
+    a candidate reads, so new candidates can be scored without refitting."""
+    from syne_autoterm import AutoTermination
+
+    # built at a scale that never fires, so every check of the run is in its history
+    rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
+                           posterior="sklearn", seed=0, error_scale=1e-12)
+    base = compare.replay(rule, evidence, first, last)
+    history = []
+    for record in base.history:
+        record = dict(record)
+        record["stat_error_pool"] = _pooled_error(evidence, int(record["n_completed"]))
+        history.append(record)
+    out: dict[str, tuple[int, bool, tuple]] = {}
+    for family, statistic in _ours_statistics().items():
+        values = [(int(r["n_completed"]), statistic(r)) for r in history]
+        for c in ERROR_SCALES:
+            hit = next((n for n, v in values if v is not None and v < c), None)
+            name = f"{family}{'' if family.endswith('_x') else '_'}{c:g}"
+            # ours keeps its checks (for ms_per_check); the candidates are read off them
+            kept = tuple(r for r in base.history if hit is None or r["n_completed"] <= hit) \
+                if family == "autoterm_x" else ()
+            out[name] = (hit, True, kept) if hit is not None else (base.n_stop, False, kept)
+    trace = [{"n": int(r["n_completed"]), **{k: r.get(k) for k in TRACE_FIELDS}} for r in history]
+    return out, trace

@@ -1,0 +1,170 @@
+"""The frontier harness on hand-made summaries, and the dense sweeps against separate rules."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from syne_autoterm import Evidence
+from syne_autoterm.compare import replay, replay_knob
+from syne_autoterm.rules import Convergence, Plateau
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def frontier():
+    return _load("frontier")
+
+
+def _summary(rows):
+    df = pd.DataFrame(rows, columns=["method", "model", "rtc", "ryc", "share_ryc_below_-0.01"])
+    return df.assign(se_rtc=0.01, n_runs=10)
+
+
+def test_family_of_tells_ours_from_the_paper_bound_and_references(frontier):
+    f = frontier.family_of
+    assert f("autoterm_x2.378") == "ours"
+    assert f("autoterm_0.21") == "paper_bound"
+    assert f("autoterm_0.5_foldnoise") == "paper_bound_foldnoise"
+    assert f("conv_110") == "conv"
+    assert f("plateau_0.001_10_0") == "plateau"
+    assert f("synetune_plateau_0.001_10_0") == "synetune_plateau"
+    assert f("synetune_0.01") == "synetune_atc"
+    assert f("cand_prbq0.8_2.5") == "cand_prbq0.8"
+    assert f("oracle_val_0.25") == "oracle_val"
+    assert frontier.role_of("oracle_test") == "reference"
+    assert frontier.role_of("cand_prbmean") == "candidate"
+    assert frontier.role_of("conv") == "competitor"
+
+
+def test_frontier_takes_the_best_rtc_within_each_budget(tmp_path, frontier):
+    s = _summary([
+        ("autoterm_x1", "RF", 0.30, -0.002, 0.05), ("autoterm_x2", "RF", 0.50, -0.008, 0.15),
+        ("conv_90", "RF", 0.20, -0.004, 0.05), ("conv_50", "RF", 0.60, -0.015, 0.30),
+        ("oracle_val_1", "RF", 0.90, -0.001, 0.0),
+    ])
+    path = tmp_path / "summary.csv"
+    s.to_csv(path, index=False)
+    table = frontier.frontier_table(frontier.load_summaries([path]))
+    pick = table.set_index(["family", "budget"])
+    assert pick.loc[("ours", 0.0025), "method"] == "autoterm_x1"
+    assert pick.loc[("ours", 0.01), "method"] == "autoterm_x2"
+    assert pick.loc[("conv", 0.0025), "rtc"] == 0.0  # nothing of conv within 0.0025
+    assert pick.loc[("conv", 0.02), "method"] == "conv_50"
+    m = frontier.margins(table).set_index("budget")
+    # the oracle is a reference: never the best competitor
+    assert (m.best_other_family == "conv").all()
+    assert m.loc[0.005, "margin"] == pytest.approx(0.30 - 0.20)
+    assert m.loc[0.02, "margin"] == pytest.approx(0.50 - 0.60)
+    harm = frontier.frontier_table(frontier.load_summaries([path]), harm=True).set_index(
+        ["family", "budget"])
+    assert harm.loc[("ours", 0.1), "method"] == "autoterm_x1"
+    assert harm.loc[("conv", 0.3), "method"] == "conv_50"
+
+
+def test_check_exit_status_follows_the_worst_margin(tmp_path, frontier, capsys):
+    good = _summary([("autoterm_x1", "XGB", 0.5, -0.001, 0.0), ("conv_90", "XGB", 0.2, -0.001, 0.0)])
+    bad = _summary([("autoterm_x1", "XGB", 0.1, -0.001, 0.0), ("conv_90", "XGB", 0.2, -0.001, 0.0)])
+    good.to_csv(tmp_path / "good.csv", index=False)
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    assert frontier.main([str(tmp_path / "good.csv"), "--check"]) == 0
+    assert frontier.main([str(tmp_path / "bad.csv"), "--check", "--out", str(tmp_path / "o")]) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "FAILED" in last and "-0.100" in last
+    assert (tmp_path / "o_frontier.csv").exists() and (tmp_path / "o_frontier_XGB.png").exists()
+
+
+def test_leave_out_scores_the_setting_chosen_on_the_other_datasets(frontier):
+    # two datasets, two settings: a is safe on d0 and harmful on d1, b the other way round
+    rows = []
+    for seed in range(3):
+        rows += [("d0", "a", 0.5, 0.0), ("d0", "b", 0.9, -0.05),
+                 ("d1", "a", 0.9, -0.05), ("d1", "b", 0.5, 0.0)]
+    per_run = pd.DataFrame(
+        [{"dataset": d, "model": "RF", "seed": i // 4, "method": f"conv_{m}", "rtc": r, "ryc": y}
+         for i, (d, m, r, y) in enumerate(rows)])
+    per_run["method"] = per_run.method.map({"conv_a": "conv_10", "conv_b": "conv_20"})
+    out = frontier.leave_out_table(per_run, k=2)
+    r = out[(out.family == "conv") & (out.budget == 0.0025)].iloc[0]
+    # chosen on d1 -> conv_20 (safe there), scored on d0 where it loses; and vice versa
+    assert r.rtc == pytest.approx(0.9) and r.ryc == pytest.approx(-0.05) and r.harm == 1.0
+
+
+def _run(values, folds_sd=0.03):
+    """Folds spread symmetrically around the value: Nadeau-Bengio error 0.4842 x folds_sd."""
+    n = len(values)
+    offsets = folds_sd * np.array([-1.0, 1.0] * 5)
+    folds = [v + offsets for v in values]
+    return Evidence(tuple(range(n)), tuple({"x": i / n} for i in range(n)), np.asarray(values, float),
+                    tuple(folds), extras={"test_value": np.asarray(values, float)})
+
+
+def test_knob_sweeps_equal_separate_rule_objects():
+    values = np.r_[np.linspace(1, 0.5, 30), 0.5 + 0.01 * np.random.RandomState(1).rand(60),
+                   [0.45], 0.5 + 0.01 * np.random.RandomState(2).rand(40)]
+    ev = _run(values)
+    ks = (5, 10, 20, 40, 80)
+    shared = replay_knob(Convergence(max(ks)), ev, ks,
+                         lambda r, k: (r.get("trials_without_improvement") or 0) >= k, 20)
+    for k in ks:
+        assert shared[k].n_stop == replay(Convergence(k), ev, 20).n_stop
+    stds = (1e-4, 1e-3, 1e-2)
+    shared = replay_knob(Plateau(min(stds), 10, warm_up=20), ev, stds,
+                         lambda r, s: r.get("plateau_std") is not None and r["plateau_std"] <= s, 20)
+    for s in stds:
+        assert shared[s].n_stop == replay(Plateau(s, 10, warm_up=20), ev, 20).n_stop
+
+
+def test_replay_knob_refuses_a_base_that_is_not_the_most_patient():
+    ev = _run(np.r_[np.linspace(1, 0.5, 30), [0.6] * 60])
+    with pytest.raises(ValueError):
+        replay_knob(Convergence(5), ev, (5, 50),
+                    lambda r, k: (r.get("trials_without_improvement") or 0) >= k, 20)
+
+
+def test_oracles_on_a_hand_made_run():
+    sweeps = _load("sweeps")
+    # best 0.5 from trial 10; final best 0.492 at trial 60; NB error 0.0145
+    values = np.r_[np.linspace(1, 0.5, 10), [0.6] * 50, [0.492], [0.6] * 39]
+    ev = _run(values)
+    stops = sweeps.oracle_stops(ev, 20, 99)
+    # the remaining gain 0.008 is within 1 x error from the start: stop at the first check
+    assert stops["oracle_val_1"] == (20, True)
+    # within 0.1 x error only once the final incumbent is found
+    assert stops["oracle_val_0.1"] == (61, True)
+    # test values equal validation values here: 0 test loss needs the final incumbent
+    assert stops["oracle_test_0"] == (61, True)
+    assert stops["oracle_test_0.02"] == (20, True)  # 0.008/0.5 = 1.6% relative
+    assert stops["oracle_test_0.01"] == (61, True)
+
+
+def test_per_run_mode_judges_every_family_on_the_runs_ours_ran_on(tmp_path, frontier):
+    rows = []
+    for seed in range(4):
+        for method, rtc_, ryc_ in (("conv_50", 0.5, -0.01), ("autoterm_x2", 0.6, -0.004)):
+            if method.startswith("autoterm") and seed >= 2:
+                continue  # ours replayed on seeds 0-1 only
+            rows.append({"dataset": "d", "model": "RF", "seed": seed, "method": method,
+                         "fired": True, "rtc": rtc_ + 0.1 * seed, "ryc": ryc_})
+    pd.DataFrame(rows).to_csv(tmp_path / "per_run.csv", index=False)
+    assert frontier.main(["--per-run", str(tmp_path / "per_run.csv"), "--out",
+                          str(tmp_path / "x")]) == 0
+    summary = pd.read_csv(tmp_path / "x_summary.csv").set_index("method")
+    assert summary.loc["conv_50", "n_runs"] == 2  # seeds 2-3 dropped: ours did not run there
+    assert summary.loc["conv_50", "rtc"] == pytest.approx(0.55)
+    assert summary.loc["autoterm_x2", "share_ryc_below_-0.01"] == 0.0
+    assert (tmp_path / "x_leave_out.csv").exists() and (tmp_path / "x_frontier.md").exists()

@@ -1,0 +1,137 @@
+"""The probabilistic regret bound (the default) on hand-made posteriors and trajectories."""
+
+import math
+
+import numpy as np
+import pytest
+from syne_tune.config_space import uniform
+
+from syne_autoterm import AutoTermination, DomainSearch, Evidence, PathSampling
+from syne_autoterm.probabilistic import probabilistic_regret
+from syne_autoterm.regret import PosteriorError
+
+SEARCH = DomainSearch(n_candidates=50, n_starts=2, n_rounds=2, n_samples=8)
+
+
+class GridPosterior:
+    """A posterior over points of [0, 1] given by a mean and std function, with a
+    squared-exponential correlation of length ``ell`` between points."""
+
+    def __init__(self, mean, std, ell=0.05):
+        self.mean, self.std, self.ell = mean, std, ell
+
+    def predict(self, x):
+        x = np.atleast_2d(x)[:, 0]
+        return self.mean(x), self.std(x)
+
+    def joint(self, x):
+        x = np.atleast_2d(x)[:, 0]
+        s = self.std(x)
+        corr = np.exp(-0.5 * ((x[:, None] - x[None, :]) / self.ell) ** 2)
+        return self.mean(x), corr * s[:, None] * s[None, :]
+
+
+def _random(n, rng):
+    return rng.uniform(size=(n, 1))
+
+
+def _snap(x):
+    return np.clip(x, 0, 1)
+
+
+def _bound(posterior, observed, confidence=0.9):
+    return probabilistic_regret(posterior, np.asarray(observed, float).reshape(-1, 1), _random,
+                                _snap, SEARCH, PathSampling(confidence=confidence),
+                                np.random.RandomState(0))
+
+
+def test_a_certain_optimum_has_zero_regret():
+    # the minimum at 0.3 is known exactly; everywhere else is certainly worse
+    post = GridPosterior(lambda x: (x - 0.3) ** 2, lambda x: 0.0 * x)
+    res = _bound(post, [0.1, 0.3, 0.8])
+    assert res.value == pytest.approx(0.0, abs=1e-12)
+    assert res.x_hat == 1
+
+
+def test_an_uncertain_better_region_keeps_the_regret_large():
+    # x_hat = 0.3 known, value 0; around 0.9 the mean is 0.05 but the std 0.2:
+    # a path dips below x_hat there with high probability, by ~0.2 or more
+    post = GridPosterior(lambda x: np.where(x > 0.7, 0.05, 0.0) + 0.5 * (x - 0.3) ** 2 * (x <= 0.7),
+                         lambda x: np.where(x > 0.7, 0.2, 1e-4))
+    res = _bound(post, [0.1, 0.3, 0.5])
+    assert res.value > 0.15
+    assert res.expected > 0.05
+    # more confidence, larger bound (quantiles of the same paths)
+    q = dict(res.quantiles)
+    assert q[0.5] <= q[0.8] <= q[0.9] <= q[0.95]
+    assert res.value == pytest.approx(q[0.9])
+
+
+def test_a_broken_joint_posterior_raises_instead_of_returning_a_small_bound():
+    post = GridPosterior(lambda x: x, lambda x: 0.1 + 0 * x)
+    post.joint = lambda x: (np.full(len(np.atleast_2d(x)), np.nan), np.eye(len(np.atleast_2d(x))))
+    with pytest.raises(PosteriorError):
+        _bound(post, [0.2, 0.4])
+
+    class NoJoint:
+        def predict(self, x):
+            return np.zeros(len(x)), np.ones(len(x))
+
+    with pytest.raises(PosteriorError):
+        _bound(NoJoint(), [0.2])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"confidence": 1.0}, {"confidence": 0.0}, {"confidence": "0.9"}, {"n_paths": 0},
+    {"n_paths": 2.5}, {"n_joint": None}, {"n_joint": True},
+])
+def test_path_sampling_rejects_settings_that_cannot_work(kwargs):
+    with pytest.raises(ValueError):
+        PathSampling(**kwargs)
+
+
+def test_bound_option_is_validated():
+    with pytest.raises(ValueError):
+        AutoTermination("loss", bound="ucb")
+    with pytest.raises(ValueError):
+        AutoTermination("loss", path_sampling={"n_paths": 10})
+
+
+# ------------------------------------------------------------------ the rule on trajectories
+SPACE = {"x": uniform(0.0, 1.0)}
+
+
+def _trajectory(n, fold_sd, seed=0):
+    """A 1-D search that has converged: half the trials close to the optimum at 0.4."""
+    rng = np.random.RandomState(seed)
+    xs = np.r_[rng.uniform(size=n // 2), 0.4 + 0.02 * rng.standard_normal(n - n // 2)]
+    xs = np.clip(xs, 0, 1)
+    values = 0.2 + (xs - 0.4) ** 2 + 0.001 * rng.standard_normal(n)
+    offsets = fold_sd * np.array([-1.0, 1.0] * 5)
+    return Evidence(tuple(range(n)), tuple({"x": float(x)} for x in xs), values,
+                    tuple(v + offsets for v in values))
+
+
+def _rule(**kw):
+    return AutoTermination("loss", "min", "fold_", config_space=SPACE, posterior="sklearn",
+                           warm_up=20, top_min=20, domain_search=SEARCH, **kw)
+
+
+def test_default_stops_when_what_is_left_is_below_the_noise():
+    # fold spread 0.05: NB error 0.024, far above what the converged search can still gain
+    record = _rule().check(_trajectory(60, fold_sd=0.05))
+    assert record["bound"] == "probabilistic"
+    assert record["stop"], record["reason"]
+    assert record["regret_bound"] < record["stat_error"] * _rule().error_scale
+
+
+def test_default_continues_when_the_noise_is_tiny():
+    # fold spread 1e-5: the error is far below the posterior's remaining uncertainty
+    record = _rule().check(_trajectory(60, fold_sd=1e-5))
+    assert not record["stop"], record["reason"]
+    assert math.isfinite(record["regret_bound"]) and record["regret_bound"] > record["threshold"]
+
+
+def test_the_papers_bound_stays_available_by_name():
+    record = _rule(bound="ucb_lcb").check(_trajectory(60, fold_sd=0.05))
+    assert record["bound"] == "ucb_lcb" and "min_lcb_domain" in record and "beta" in record
