@@ -15,7 +15,17 @@ on *broken* evidence. "Broken" is defined per kind below (``BROKEN`` cases):
 * binomial / bootstrap estimators: the incumbent's validation size or
   per-example losses are unusable, or its rate lies outside [0, 1];
 * Syne Tune status rows: fewer than ``warm_up`` trials that count
-  (``Completed``; multi-fidelity: ``Completed``/``Stopped`` at the max resource).
+  (``Completed``; multi-fidelity: ``Completed``/``Stopped`` at the max resource);
+* issue 19: the set the GP is fitted on (or its top set) has all values equal
+  (worse trials with unencodable configs, exact ties); the incumbent's fold
+  mean contradicts its metric (a wild fold, percent, shifted or negated
+  folds); no config space and the incumbent's config is broken; a rule reused
+  for a second job that has fewer than ``warm_up`` completed trials.
+
+Issue 19 also adds: identical calls with unusable metrics run one check (the
+cache key is NaN-stable); without a config space, broken non-incumbent
+configs give exactly the decision and bound of the evidence without those
+trials; a reused rule decides on the new job's trials only.
 
 Other generated cases (bad values in non-incumbent trials, duplicated configs,
 partial GP failures, 1e-12..1e12 scales, maximize mode) must not crash, and
