@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,7 @@ def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
 
     p = args.rule_param
     if args.stopping_rule == "conv":
-        return rules.Convergence(k=int(p) if p is not None else 30, **common)
+        return rules.Convergence(k=p if p is not None else 30, **common)
     if args.stopping_rule == "ei":
         return rules.ExpectedImprovementRule(threshold=p if p is not None else 1e-16, **common)
     if args.stopping_rule == "pi":
@@ -182,19 +183,48 @@ def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
     raise CliError(f"unknown stopping rule {args.stopping_rule!r}")
 
 
-def _check_tune_args(args: argparse.Namespace) -> None:
-    if args.folds < 2:
-        raise CliError(f"--folds must be >= 2, got {args.folds}")
-    if args.workers < 1:
-        raise CliError(f"--workers must be >= 1, got {args.workers}")
-    if args.max_trials < 1:
-        raise CliError(f"--max-trials must be >= 1, got {args.max_trials}")
-    if not args.error_scale > 0:
-        raise CliError(f"--error-scale must be > 0, got {args.error_scale}")
-    if args.warm_up < 1:
-        raise CliError(f"--warm-up must be >= 1, got {args.warm_up}")
+def check_tune_args(args: argparse.Namespace) -> None:
+    """Validate every ``tune`` option before anything starts; CliError names the option.
+
+    The numbers go through the same checks as the Python API (``check_int``,
+    ``check_float``), and the stopping rule is built once here with the given
+    options, so an option the rule would reject (``--error-scale inf``,
+    ``--rule-param 0`` for ``conv``) fails now, in one line, not mid-run.
+    """
+    from .rule import MAX_SEED, check_float, check_int
+
+    numbers = [
+        ("--folds", lambda: check_int("--folds", args.folds, 2)),
+        ("--workers", lambda: check_int("--workers", args.workers, 1)),
+        ("--max-trials", lambda: check_int("--max-trials", args.max_trials, 1)),
+        ("--warm-up", lambda: check_int("--warm-up", args.warm_up, 1)),
+        ("--seed", lambda: check_int("--seed", args.seed, 0, MAX_SEED)),
+        ("--error-scale", lambda: check_float("--error-scale", args.error_scale, positive=True)),
+        ("--max-wallclock",
+         lambda: check_float("--max-wallclock", args.max_wallclock, nonnegative=True)),
+        ("--sleep-time", lambda: check_float("--sleep-time", args.sleep_time, nonnegative=True)),
+    ]
+    if args.rule_param is not None:
+        numbers.append(("--rule-param", lambda: check_float("--rule-param", args.rule_param)))
+    for _, check in numbers:
+        try:
+            check()
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    if any(c.isspace() for c in args.dataset):
+        raise CliError(f"--dataset {args.dataset!r} contains white space: trials get the spec on "
+                       "a command line that is split on it; rename or move the file")
     if args.remote and args.backend != "sagemaker":
         raise CliError("--remote needs --backend sagemaker")
+    try:
+        _make_rule(args, None, "error")
+    except (ValueError, TypeError, OverflowError) as exc:
+        option = "--rule-param" if args.stopping_rule not in ("autoterm", "none") else "options"
+        raise CliError(f"{option} for --stopping-rule {args.stopping_rule}: {exc}") from None
+
+
+# kept for callers of the earlier private name
+_check_tune_args = check_tune_args
 
 
 def _load_dataset_or_fail(spec: str):
@@ -204,15 +234,28 @@ def _load_dataset_or_fail(spec: str):
         return load_dataset(spec)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
+    except (ValueError, OSError) as exc:  # pandas/numpy errors not wrapped by the loader
+        raise CliError(f"cannot load dataset {spec!r}: {exc}") from None
+
+
+def _check_data(dataset: Any, args: argparse.Namespace) -> None:
+    """The test split and the CV folds every trial will make: fail now, not in every trial."""
+    from .workloads.evaluate import check_cv
+
+    try:
+        check_cv(dataset, args.folds, args.seed)
+    except ValueError as exc:
+        raise CliError(f"{exc} (--folds {args.folds})") from None
 
 
 def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    _check_tune_args(args)
+    check_tune_args(args)
     if args.remote:
         from .backends.cli_support import launch_remote_from_args
 
         return int(launch_remote_from_args(args, list(argv)) or 0)
     dataset = _load_dataset_or_fail(args.dataset)
+    _check_data(dataset, args)
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.results_callback import StoreResultsCallback
 
@@ -329,17 +372,51 @@ def _load_experiment_or_fail(arg: str) -> tuple[str, Any]:
     return name, exp
 
 
+def _autoterm_metadata(exp: Any, arg: str, required: bool = True) -> dict:
+    """The experiment's ``autoterm`` metadata, checked; CliError when it is unusable."""
+    metadata = exp.metadata
+    if metadata is not None and not isinstance(metadata, dict):
+        raise CliError(f"metadata of experiment {arg!r} is a JSON {type(metadata).__name__}, "
+                       "not an object")
+    meta = (metadata or {}).get("autoterm")
+    if meta is None:
+        if required:
+            raise CliError(f"experiment {arg!r} was not run by syne-autoterm tune; "
+                           "use `syne-autoterm compare` to replay rules on it")
+        return {}
+    if not isinstance(meta, dict):
+        raise CliError(f"'autoterm' metadata of experiment {arg!r} is not a JSON object")
+    if required or meta:
+        problems = []
+        if not isinstance(meta.get("metric"), str) or not meta.get("metric"):
+            problems.append(f"metric {meta.get('metric')!r}")
+        if meta.get("mode") not in ("min", "max"):
+            problems.append(f"mode {meta.get('mode')!r}")
+        for key in ("fold_metrics", "test_metric", "trace_file", "resource_attr"):
+            if meta.get(key) is not None and not isinstance(meta.get(key), str):
+                problems.append(f"{key} {meta.get(key)!r}")
+        top = meta.get("max_resource")
+        if top is not None and (isinstance(top, bool) or not isinstance(top, (int, float))):
+            problems.append(f"max_resource {top!r}")
+        if problems:
+            raise CliError(f"'autoterm' metadata of experiment {arg!r} is invalid: "
+                           + ", ".join(problems))
+    return meta
+
+
 def explain(args: argparse.Namespace) -> int:
     from .trace import read_trace
 
     name, exp = _load_experiment_or_fail(args.experiment)
-    meta = (exp.metadata or {}).get("autoterm")
-    if meta is None:
-        raise CliError(f"experiment {args.experiment!r} was not run by syne-autoterm tune; "
-                       "use `syne-autoterm compare` to replay rules on it")
+    meta = _autoterm_metadata(exp, args.experiment)
     out_dir = _experiment_path(exp, name)
-    trace = out_dir / meta.get("trace_file", TRACE_FILE)
-    history = read_trace(trace) if trace.exists() else []
+    trace = out_dir / (meta.get("trace_file") or TRACE_FILE)
+    if trace.exists() and not trace.is_file():
+        raise CliError(f"decision trace {str(trace)!r} is not a file")
+    try:
+        history = read_trace(trace) if trace.exists() else []
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read the decision trace {str(trace)!r}: {exc}") from None
     # Why a job ended without the rule firing (budget, failures) is known only
     # to the run that ended it: take it from the summary that run wrote.
     budget_reason = None
@@ -363,7 +440,7 @@ def compare(args: argparse.Namespace) -> int:
     from . import compare as compare_module
 
     name, exp = _load_experiment_or_fail(args.experiment)
-    meta = (exp.metadata or {}).get("autoterm", {})
+    meta = _autoterm_metadata(exp, args.experiment, required=False)
     out_dir = Path(args.out) if args.out else _experiment_path(exp, name)
     try:
         # The experiment's name, not its table: the config space comes from its metadata.
@@ -397,6 +474,12 @@ class _pandas_wide:
 
 
 # ------------------------------------------------------------------------ main
+def _fail(message: str) -> int:
+    """One line on stderr, exit status 2: how every user error ends."""
+    print(f"syne-autoterm: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
@@ -412,8 +495,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return compare(args)
     except CliError as exc:
-        print(f"syne-autoterm: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except (ValueError, OSError) as exc:  # a library's own check of the user's input
+        if args.verbose:
+            traceback.print_exc()
+        return _fail(f"{type(exc).__name__}: {exc}")
     except KeyboardInterrupt:
         print("syne-autoterm: interrupted", file=sys.stderr)
         return 130

@@ -17,10 +17,18 @@ from .error import (
     mean_standard_error,
     nadeau_bengio_variance,
 )
-from .evidence import Evidence, FoldAudit, audit_folds, fold_array, to_float_array
+from .evidence import (
+    Evidence,
+    FoldAudit,
+    audit_fold_means,
+    audit_folds,
+    fold_array,
+    to_float_array,
+)
 from .posterior import (
     POSTERIORS,
     BoTorchGP,
+    ConfigEncoder,
     InferredEncoder,
     SklearnGP,
     cached_fitter,
@@ -30,7 +38,7 @@ from .posterior import (
 from .posterior._types import is_constant
 from .probabilistic import PathSampling, probabilistic_regret
 from .regret import DomainSearch, PosteriorError, beta_schedule, regret_bound, top_n_mask
-from .rule import Decision, StoppingRule, check_float, check_int
+from .rule import MAX_SEED, Decision, StoppingRule, check_float, check_int
 
 GP_NOISE = ("learned", "folds")
 BOUNDS = ("probabilistic", "ucb_lcb")
@@ -47,6 +55,42 @@ PAPER_VARIANCE_FACTOR = 0.21
 def error_scale_from_decay(decay: float) -> float:
     """``error_scale`` equivalent of the paper's ``Ours_<decay>`` (0.21 -> 1.0)."""
     return decay / PAPER_VARIANCE_FACTOR
+
+
+def check_config_space(config_space: Mapping[str, Any] | None) -> None:
+    """ValueError unless ``config_space`` (when given) has a hyperparameter to tune.
+
+    An empty or all-constant space leaves nothing for the GP to model, and a
+    space Syne Tune cannot encode would fail at every check.
+    """
+    if config_space is None:
+        return
+    try:
+        encoder = ConfigEncoder(config_space=config_space)
+        width, n_hps = encoder.n_features, encoder.n_hyperparameters
+    except Exception as exc:
+        raise ValueError(
+            f"config_space is not a Syne Tune search space Syne Tune can encode ({exc})"
+        ) from None
+    if width < 1 or n_hps < 1:
+        raise ValueError(
+            "config_space has no hyperparameter to tune (empty, or only constants): nothing "
+            "for the GP to model"
+        )
+
+
+def _nothing_to_model(objective: np.ndarray, usable: np.ndarray, top: np.ndarray) -> str | None:
+    """Which GP set ("usable" or "top") has all objective values equal, or None.
+
+    The constant-metric guard must look at exactly the points the GP is fitted
+    on: a worse trial that the GP never sees (unencodable config) must not
+    make a flat set look informative, nor may exact ties in the top set.
+    """
+    if is_constant(objective[usable]):
+        return "usable"
+    if is_constant(objective[top]):
+        return "top"
+    return None
 
 
 class AutoTermination(StoppingRule):
@@ -86,7 +130,8 @@ class AutoTermination(StoppingRule):
         ``error_estimator``, as known observation noise: the GP then models
         the generalisation error that the validation scores estimate).
     :param seed: the random domain candidates of a check with ``n`` trials use
-        ``seed + n``, so replaying a trajectory gives the same decisions.
+        ``seed + n`` (modulo 2**32), so replaying a trajectory gives the same
+        decisions; an integer in ``[0, 2**32 - 1]`` (a numpy seed).
     :param error_estimator: how the incumbent's statistical error is estimated.
 
         * ``"cv"`` (default): Nadeau-Bengio corrected std of the k fold scores
@@ -113,7 +158,10 @@ class AutoTermination(StoppingRule):
       and the incumbent; only usable trials count towards ``warm_up``; all
       broken -> no stop.
     * All usable metric values equal (up to floating-point noise, relative to
-      their size): nothing to model -> no stop.
+      their size): nothing to model -> no stop. The same holds for exactly
+      the set the GP is fitted on (usable trials with an encodable config,
+      and its top set): a worse trial the GP never sees, or exact ties among
+      the best trials, leave nothing to model -> no stop.
     * Fold scores (``"cv"``/``"bootstrap"``): every trial must report the
       common count (the explicit ``fold_metrics`` list's length, else the
       majority count) of finite numbers, at least 2. A trial that does not
@@ -122,12 +170,20 @@ class AutoTermination(StoppingRule):
       while it stays the incumbent (another trial's error is not substituted:
       it could be larger, which would stop earlier than the evidence allows).
       With ``gp_noise="folds"`` such trials get the median error variance.
+    * CV folds that contradict the trial's metric (their mean differs from it
+      by more than 5% of their size, see
+      :func:`~syne_autoterm.evidence.fold_metric_mismatch`: a wild fold,
+      folds in percent and the metric a fraction) are treated like unusable
+      folds above: incumbent -> no stop; other trials -> no error estimate.
     * Zero error at the incumbent (constant fold scores, accuracy 0 or 1):
       ``bound < 0`` can never hold -> no stop while it is the incumbent.
     * Binomial: rate outside [0, 1] or a size that is missing, < 1 or not a
       whole number -> no error for that trial (incumbent: no stop).
-    * A config that cannot be encoded (wrong type, NaN): left out of the GP;
-      if it is the incumbent's -> no stop.
+    * A config that cannot be encoded (wrong type, NaN, too large for a
+      float): left out of the GP; if it is the incumbent's -> no stop.
+      Without a scheduler or ``config_space`` each hyperparameter's type is
+      that of the majority of its usable values, so a broken value makes only
+      its own trial unencodable, never changes the other trials' encoding.
     * Duplicated configs are kept (the GP's noise model averages them).
     * GP fitting failure (exception, non-PSD or ill-conditioned kernel
       matrix, NaN/inf/negative predictions, a non-finite bound): retried
@@ -196,6 +252,13 @@ class AutoTermination(StoppingRule):
             metric, mode, fold_metrics, scheduler, config_space, warm_up, trace_path,
             resource_attr, max_resource,
         )
+        folds_needed = needs_folds and (threshold is None or gp_noise == "folds")
+        if folds_needed and len(self.fold_spec.names) == 1:
+            raise ValueError(
+                f"fold_metrics names one metric ({self.fold_spec.names[0]!r}): an error estimate "
+                "needs at least 2 fold scores (or per-example losses) per trial"
+            )
+        check_config_space(self.config_space)
         self.error_scale = check_float("error_scale", error_scale, positive=True)
         if threshold is not None:
             threshold = check_float("threshold", threshold, positive=True)
@@ -224,7 +287,7 @@ class AutoTermination(StoppingRule):
         self.domain_search = domain_search if domain_search is not None else DomainSearch()
         self.posterior = posterior
         self.gp_noise = gp_noise
-        self.seed = check_int("seed", seed, 0)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self.error_estimator = error_estimator
         self.n_val_metric = n_val_metric
         self.n_bootstrap = check_int("n_bootstrap", n_bootstrap, 10)
@@ -283,7 +346,17 @@ class AutoTermination(StoppingRule):
 
     # ------------------------------------------------------- statistical error
     def _audit(self, evidence: Evidence) -> FoldAudit:
-        return audit_folds(evidence.folds, expected=self.fold_spec.expected_count(), min_count=2)
+        """Which trials' folds can support an error estimate.
+
+        CV folds must also agree with the trial's reported metric (their mean,
+        see :func:`~syne_autoterm.evidence.fold_metric_mismatch`): folds that
+        contradict it are not trusted. Per-example losses (``"bootstrap"``) are
+        not compared: their mean need not be the tuned metric.
+        """
+        audit = audit_folds(evidence.folds, expected=self.fold_spec.expected_count(), min_count=2)
+        if self.error_estimator == "cv":
+            audit = audit_fold_means(audit, evidence.values, evidence.folds)
+        return audit
 
     def statistical_error(self, evidence: Evidence, index: int) -> float:
         """Error of trial ``index``'s validation estimate, before ``error_scale``.
@@ -533,6 +606,15 @@ class AutoTermination(StoppingRule):
                 "GP's noise model averages repeated observations)",
             )
         top = idx[top_n_mask(objective[idx], self.top_ratio, self.top_min)]
+        flat = _nothing_to_model(objective, idx, top)
+        if flat is not None:
+            problem(
+                "constant-metric",
+                f"the {flat} trials the GP would be fitted on all reported the same "
+                f"'{self.metric}': nothing to model, not stopping until the metric varies",
+            )
+            return result(False, f"all '{self.metric}' values of the {flat} set are equal: "
+                          "continue", details)
         features = features_all[top]
         noise = None
         if self.gp_noise == "folds":
@@ -547,7 +629,7 @@ class AutoTermination(StoppingRule):
                 else:
                     posterior = fitter.fit(features, objective[top], noise)
                 candidate = self._bound(posterior, features, beta, encoder,
-                                        np.random.RandomState(self.seed + n))
+                                        np.random.RandomState((self.seed + n) % (MAX_SEED + 1)))
                 if not math.isfinite(candidate.value):
                     raise PosteriorError("the regret bound is not finite")
                 bound, used = candidate, fitter

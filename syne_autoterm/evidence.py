@@ -102,8 +102,17 @@ class Evidence:
         return np.minimum.accumulate(obj) if len(obj) else obj
 
     def key(self) -> tuple:
-        """Identity of the evidence for caching: which trials, with which values."""
-        return tuple(zip(self.trial_ids, to_float_array(self.values).tolist()))
+        """Identity of the evidence for caching: which trials, with which values.
+
+        Equal evidence gives equal keys: a non-finite value (NaN, inf, and every
+        non-numeric or missing one, which reads as NaN) is keyed by its ``repr``,
+        since ``nan != nan`` would make the key unequal to itself and every
+        call would re-run the whole check.
+        """
+        return tuple(
+            (tid, v if math.isfinite(v) else repr(v))
+            for tid, v in zip(self.trial_ids, to_float_array(self.values).tolist())
+        )
 
 
 def _to_float(value: Any) -> float:
@@ -271,6 +280,55 @@ def audit_folds(
     return FoldAudit(expected, counts, tuple(kinds), tuple(problems))
 
 
+#: A trial's fold mean may differ from its reported metric by this fraction of
+#: their size (a rounded metric, one averaged in another order), plus 1e-9 of
+#: the largest magnitude (floating-point noise).
+FOLD_METRIC_RTOL = 0.05
+
+
+def fold_metric_mismatch(value: float, scores: np.ndarray) -> str | None:
+    """Why ``scores`` (one trial's finite fold scores) contradict its metric ``value``, or None.
+
+    The folds are in the metric's units and direction and the metric is their
+    mean (see :class:`Evidence`), so a fold mean far from the metric means
+    that the folds or the metric are wrong: one fold of 1e3, folds in percent
+    while the metric is a fraction, folds of the opposite sign. The tolerance
+    is ``FOLD_METRIC_RTOL * max(|value|, |mean|) + 1e-9 * max(|value|, max
+    |scores|)``. It deliberately has no term in the folds' spread: folds in
+    percent have a 100 times larger spread too, and with noisy folds any
+    spread-based tolerance would accept them.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if not math.isfinite(value) or scores.size == 0 or not np.all(np.isfinite(scores)):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(np.mean(scores))
+    if not math.isfinite(mean):
+        return f"has fold scores whose mean overflows (metric {value:.6g})"
+    scale = max(abs(value), float(np.max(np.abs(scores))))
+    tol = FOLD_METRIC_RTOL * max(abs(value), abs(mean)) + 1e-9 * scale
+    if abs(mean - value) > tol:
+        return f"has a fold mean of {mean:.6g} but reported a metric of {value:.6g}"
+    return None
+
+
+def audit_fold_means(audit: FoldAudit, values: Any, folds: Sequence[Any]) -> FoldAudit:
+    """``audit`` with trials whose fold mean contradicts their metric marked unusable.
+
+    Their kind is ``"folds-metric-mismatch"``; see :func:`fold_metric_mismatch`.
+    Trials already unusable, or with a non-finite metric, are left as they are.
+    """
+    numbers = to_float_array(values)
+    kinds, problems = list(audit.kinds), list(audit.problems)
+    for i, kind in enumerate(kinds):
+        if kind is not None or i >= len(numbers) or i >= len(folds):
+            continue
+        why = fold_metric_mismatch(float(numbers[i]), fold_array(folds[i]))
+        if why is not None:
+            kinds[i], problems[i] = "folds-metric-mismatch", why
+    return FoldAudit(audit.expected, audit.counts, tuple(kinds), tuple(problems))
+
+
 @dataclass
 class _Completion:
     trial_id: int
@@ -409,6 +467,43 @@ class EvidenceCollector:
             folds=self.fold_spec.read(row),
             extras={m: _to_float(row.get(m)) for m in self.extra_metrics},
         )
+
+    def _still_counts(self, row: Any) -> bool:
+        """Whether a recorded trial's status row still makes it evidence (no side effects)."""
+        if not isinstance(row, abc.Mapping):
+            return False
+        status = str(row.get("status"))
+        if self.multi_fidelity:
+            return status in (COMPLETED, STOPPED) and self._reached_max_resource(row)
+        return status == COMPLETED
+
+    def contradiction(self, status: Any) -> str | None:
+        """Why ``status`` cannot be the job whose trials were recorded, or None.
+
+        Within one tuning job (resumed or not) every recorded trial stays in
+        ``status.trial_rows``, still completed, with the same metric value. A
+        reused rule meets a status that lacks one (a new job, trial ids
+        restarting), or shows it running or with another value.
+        """
+        if not self._order:
+            return None
+        rows: dict[int, Any] = {}
+        for trial_id, row in list(status.trial_rows.items()):
+            try:
+                rows[int(trial_id)] = row
+            except (TypeError, ValueError, OverflowError):
+                continue
+        for tid in self._order:
+            row = rows.get(tid)
+            if row is None:
+                return f"completed trial {tid} is not in the tuning status"
+            if not self._still_counts(row):
+                status_text = row.get("status") if isinstance(row, abc.Mapping) else row
+                return f"completed trial {tid} now has status {status_text!r}"
+            old, new = self._completions[tid].value, _to_float(row.get(self.metric))
+            if not (old == new or (math.isnan(old) and math.isnan(new))):
+                return f"completed trial {tid} reported {self.metric}={old!r}, now {new!r}"
+        return None
 
     def update(self, status: Any) -> None:
         """Record trials that completed since the last call (``status``: TuningStatus)."""

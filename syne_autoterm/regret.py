@@ -9,6 +9,8 @@ reachable is at least ``min_domain lcb`` while the incumbent is at most
 from __future__ import annotations
 
 import math
+import numbers
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,11 +29,23 @@ def beta_schedule(n_dims: int, n_points: int, delta: float = 0.1, scale: float =
     """
     if n_dims < 1 or n_points < 1:
         raise ValueError(f"need n_dims >= 1 and n_points >= 1, got {n_dims}, {n_points}")
-    if not (0.0 < delta < 1.0):
-        raise ValueError(f"delta must lie in (0, 1), got {delta}")
+    if not (MIN_DELTA <= delta < 1.0):
+        raise ValueError(f"delta must lie in [{MIN_DELTA:g}, 1), got {delta}")
     if not (scale > 0 and math.isfinite(scale)):
         raise ValueError(f"scale must be a finite number > 0, got {scale}")
-    return scale * 2.0 * math.log(n_dims * n_points**2 * math.pi**2 / (6.0 * delta))
+    ratio = n_dims * n_points**2 * math.pi**2 / (6.0 * delta)
+    if not math.isfinite(ratio):  # many points and a tiny delta: the product overflows
+        log_ratio = (
+            math.log(n_dims) + 2.0 * math.log(n_points) + math.log(math.pi**2 / 6.0)
+            - math.log(delta)
+        )
+        return scale * 2.0 * log_ratio
+    return scale * 2.0 * math.log(ratio)
+
+
+#: Smallest ``delta``: the smallest normal float. Below it ``1 / delta`` overflows
+#: and ``log(delta)`` loses its precision (subnormal numbers).
+MIN_DELTA = sys.float_info.min
 
 
 def top_n_count(n_observed: int, ratio: float = 0.5, minimum: int = 20) -> int:
@@ -78,11 +92,18 @@ class DomainSearch:
     radius: float = 0.1
 
     def __post_init__(self) -> None:
+        """Whole numbers >= 0 and a finite radius > 0, else ValueError (never TypeError)."""
         for name in ("n_candidates", "n_starts", "n_rounds", "n_samples"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be >= 0")
-        if not (self.radius > 0 and math.isfinite(self.radius)):
-            raise ValueError("radius must be a finite number > 0")
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+            if not ok or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        radius = self.radius
+        ok = isinstance(radius, numbers.Real) and not isinstance(radius, (bool, np.bool_))
+        if not (ok and math.isfinite(radius) and radius > 0):
+            raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
+        object.__setattr__(self, "radius", float(radius))
 
 
 class PosteriorError(ArithmeticError):

@@ -85,6 +85,17 @@ class StoppingRule(TunerCallback):
       ``tuner.stop_criterion`` to None at the end of a run (before the final
       save) when it is not a ``StoppingCriterion``; :meth:`find_in` finds the
       rule in a loaded tuner either way.
+    * One rule object, one tuning job. A rule object reused for a second job
+      (a new ``Tuner``, or trial ids that restart) would otherwise keep the
+      first job's stop flag and completed trials. So every online call first
+      checks that the trials it recorded are still in the status, still
+      completed, with the same metric value, and :meth:`on_tuning_start` (when
+      the rule is in ``callbacks``) checks that the tuner's name is the one it
+      saw before. If not, the rule logs a warning and starts afresh
+      (:meth:`start_new_job`): stop flag, evidence, check cache, history and
+      fitted models are reset, and the new job's records get a new ``run_id``.
+      A resumed job (``Tuner.load``) keeps its name and its completed trials,
+      so it is not a new job.
     """
 
     name = "rule"
@@ -128,6 +139,7 @@ class StoppingRule(TunerCallback):
         self._logged_problems: set[str] = set()
         self.run_id = uuid.uuid4().hex[:12]
         self.session = 0
+        self._tuner_name: str | None = None
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self) -> dict:
@@ -141,6 +153,7 @@ class StoppingRule(TunerCallback):
         state.setdefault("run_id", uuid.uuid4().hex[:12])
         state["session"] = int(state.get("session", 0)) + 1
         state.setdefault("_logged_problems", set())
+        state.setdefault("_tuner_name", None)
         self.__dict__.update(state)
 
     def _transient_attributes(self) -> tuple[str, ...]:
@@ -274,8 +287,44 @@ class StoppingRule(TunerCallback):
         for kind, message in self._collector.drain_problems():
             self.log_problem(kind, f"{self.name}: {message}")
 
+    def start_new_job(self, why: str) -> None:
+        """Forget the previous job: its stop flag, evidence, cache, history and models.
+
+        Called when the status shows a different tuning job (see the class
+        docstring); the new job's records get a new ``run_id`` and ``session`` 0.
+        """
+        logger.warning(f"{self.name}: {why}: a new tuning job, the rule starts afresh")
+        self.stopped = False
+        self._collector = None
+        self._last_key = None
+        self.history = []
+        self._logged_problems = set()
+        self.run_id = uuid.uuid4().hex[:12]
+        self.session = 0
+        fitters = getattr(self, "_fitters", None)  # warm starts learned on the other job
+        if isinstance(fitters, dict):
+            fitters.clear()
+        self.__dict__.pop("_encoded_rows", None)  # the other job's encodings
+
+    def _check_same_job(self, status: Any) -> None:
+        """Start afresh when ``status`` lacks or contradicts the trials recorded so far."""
+        if self._collector is None:
+            return
+        try:
+            why = self._collector.contradiction(status)
+        except Exception as exc:
+            self.log_problem(
+                f"job-check-failed:{type(exc).__name__}",
+                f"{self.name}: could not compare the tuning status with the recorded trials "
+                f"({exc})",
+            )
+            return
+        if why is not None:
+            self.start_new_job(why)
+
     def __call__(self, status: Any) -> bool:
         """Syne Tune's ``stop_criterion``: True once the rule has decided to stop."""
+        self._check_same_job(status)
         if self.stopped:
             return True
         try:
@@ -301,6 +350,11 @@ class StoppingRule(TunerCallback):
         return self.stopped
 
     def on_tuning_start(self, tuner: Any) -> None:
+        name = getattr(tuner, "name", None)
+        if isinstance(name, str):
+            if self._tuner_name is not None and name != self._tuner_name:
+                self.start_new_job(f"tuner {name!r} is not the tuner {self._tuner_name!r}")
+            self._tuner_name = name
         if self.scheduler is None:
             self.scheduler = getattr(tuner, "scheduler", None)
 
@@ -310,16 +364,22 @@ class StoppingRule(TunerCallback):
         return self._collector.evidence() if self._collector is not None else None
 
 
-def check_int(name: str, value: Any, minimum: int) -> int:
-    """``value`` as an int >= ``minimum``, or a ValueError that names the argument."""
+def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]``, or a ValueError that names the argument."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     try:
         ok = ok and math.isfinite(value) and int(value) == value and value >= minimum
+        ok = ok and (maximum is None or value <= maximum)
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
     return int(value)
+
+
+#: Seeds are numpy seeds: at most 2**32 - 1.
+MAX_SEED = 2**32 - 1
 
 
 def check_float(

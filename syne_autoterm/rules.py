@@ -30,7 +30,7 @@ import numpy as np
 from .evidence import Evidence, EvidenceCollector
 from .posterior import POSTERIORS, cached_fitter, encoder_for, standardize, uses_botorch
 from .regret import DomainSearch, minimize_lcb
-from .rule import Decision, StoppingRule
+from .rule import MAX_SEED, Decision, StoppingRule, check_float, check_int
 
 __all__ = [
     "AuthorsRule",
@@ -120,8 +120,7 @@ class Convergence(_BaselineRule):
         warm_up: int = 20,
         **kwargs: Any,
     ):
-        if int(k) != k or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        k = check_int("k", k, 1)
         super().__init__(metric, mode, None, warm_up, **kwargs)
         self.k = int(k)
 
@@ -163,12 +162,9 @@ class Plateau(_BaselineRule):
         warm_up: int = 1,
         **kwargs: Any,
     ):
-        if not (std > 0 and math.isfinite(std)):
-            raise ValueError(f"std must be a finite number > 0, got {std!r}")
-        if int(num_trials) != num_trials or num_trials <= 1:
-            raise ValueError(f"num_trials must be an integer > 1, got {num_trials!r}")
-        if int(patience) != patience or patience < 0:
-            raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
+        std = check_float("std", std, positive=True)
+        num_trials = check_int("num_trials", num_trials, 2)
+        patience = check_int("patience", patience, 0)
         super().__init__(metric, mode, None, warm_up, **kwargs)
         self.std = float(std)
         self.num_trials = int(num_trials)
@@ -321,8 +317,7 @@ class _ImprovementRule(_BaselineRule):
         warm_up: int = 20,
         **kwargs: Any,
     ):
-        if not (threshold > 0 and math.isfinite(threshold)):
-            raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+        threshold = check_float("threshold", threshold, positive=True)
         if posterior not in POSTERIORS:
             raise ValueError(f"posterior must be 'auto', 'botorch' or 'sklearn', got {posterior!r}")
         super().__init__(metric, mode, None, warm_up, scheduler=scheduler,
@@ -332,7 +327,7 @@ class _ImprovementRule(_BaselineRule):
         self.use_logged = use_logged
         self.posterior = posterior
         self.domain_search = domain_search if domain_search is not None else DomainSearch()
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self._fitters: dict[str, Any] = {}
 
     # the same choices as AutoTermination, made by the same functions
@@ -365,7 +360,7 @@ class _ImprovementRule(_BaselineRule):
         negated = _NegatedAcquisition(posterior, self.acquisition, y_mean, y_std, float(y.min()), self.jitter)
         best, _, _ = minimize_lcb(
             negated, 0.0, features, encoder.random, encoder.snap, self.domain_search,
-            np.random.RandomState(self.seed + len(evidence)),
+            np.random.RandomState((self.seed + len(evidence)) % (MAX_SEED + 1)),
         )
         return -float(best)
 

@@ -4,13 +4,18 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _run(args, tmp_path, timeout=600):
+    # the checked-out package, not whichever one is installed
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, SYNETUNE_FOLDER=str(tmp_path / "st"), OPENBLAS_NUM_THREADS="1",
-               OMP_NUM_THREADS="1")
+               OMP_NUM_THREADS="1", PYTHONPATH=path)
     return subprocess.run(
         [sys.executable, "-m", "syne_autoterm.cli", *args], capture_output=True, text=True,
         env=env, timeout=timeout, cwd=tmp_path,
@@ -70,3 +75,79 @@ def test_bad_option_is_an_argparse_error(tmp_path):
     res = _run(["tune", "--model", "svm"], tmp_path, timeout=120)
     assert res.returncode == 2
     assert "invalid choice" in res.stderr and "Traceback" not in res.stderr
+
+
+# ----------------------------------------------- issue 19: every bad input, exit 2
+def _csv(tmp_path, name: str, content) -> str:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(path)
+
+
+def _experiment(tmp_path, name: str, metadata, trace_dir: bool = False) -> str:
+    folder = tmp_path / "st" / name
+    folder.mkdir(parents=True)
+    (folder / "results.csv").write_text(
+        "trial_id,status,error,cv_fold_0,cv_fold_1\n0,Completed,0.3,0.2,0.4\n"
+        "1,Completed,0.2,0.1,0.3\n2,Completed,0.25,0.2,0.3\n")
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    if trace_dir:
+        (folder / "autoterm_trace.jsonl").mkdir()
+    return name
+
+
+GOOD_META = {"autoterm": {"metric": "error", "mode": "min", "fold_metrics": "cv_fold_",
+                          "dataset": "iris", "model": "rf", "stopping_rule": "autoterm"}}
+IRIS = ["tune", "--dataset", "iris", "--model", "rf"]
+BAD_CSVS = {
+    "malformed-csv": ("bad.csv", "a,b,y\n1,2,0\n1,2,3,4,5\n"),
+    "empty-csv": ("empty.csv", ""),
+    "header-only-csv": ("head.csv", "a,y\n"),
+    "non-utf8-csv": ("latin.csv", b"a,y\n\xff\xfe,1\n2,0\n"),
+    "space-in-path": ("my data.csv", "a,y\n1,0\n2,1\n"),
+}
+
+
+def _csv_case(case: str):
+    return lambda t: ["tune", "--dataset", "csv:" + _csv(t, *BAD_CSVS[case]) + ":y"]
+
+
+BAD_INPUTS = {
+    **{case: _csv_case(case) for case in BAD_CSVS},
+    "4-rows-10-folds": lambda t: ["tune", "--dataset", "csv:" + _csv(
+        t, "four.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n") + ":y", "--folds", "10"],
+    # bad options
+    "error-scale-inf": lambda t: [*IRIS, "--error-scale", "inf"],
+    "error-scale-nan": lambda t: [*IRIS, "--error-scale", "nan"],
+    "seed-negative": lambda t: [*IRIS, "--seed", "-1"],
+    "seed-too-large": lambda t: [*IRIS, "--seed", "4294967296"],
+    "huge-folds": lambda t: [*IRIS, "--folds", "1000000"],
+    "conv-param-0": lambda t: [*IRIS, "--stopping-rule", "conv", "--rule-param", "0"],
+    "conv-param-inf": lambda t: [*IRIS, "--stopping-rule", "conv", "--rule-param", "inf"],
+    "ei-param-nan": lambda t: [*IRIS, "--stopping-rule", "ei", "--rule-param", "nan"],
+    "plateau-param-negative": lambda t: [*IRIS, "--stopping-rule", "plateau",
+                                         "--rule-param", "-1"],
+    "sleep-time-negative": lambda t: [*IRIS, "--sleep-time", "-1"],
+    "max-wallclock-negative": lambda t: [*IRIS, "--max-wallclock", "-5"],
+    "workers-0": lambda t: [*IRIS, "--workers", "0"],
+    "warm-up-0": lambda t: [*IRIS, "--warm-up", "0"],
+    # explain on broken experiments
+    "metadata-list": lambda t: ["explain", _experiment(t, "meta-list", [1, 2])],
+    "metadata-bad-mode": lambda t: ["explain", _experiment(
+        t, "meta-mode", {"autoterm": {**GOOD_META["autoterm"], "mode": "maximize"}})],
+    "metadata-not-autoterm": lambda t: ["explain", _experiment(t, "meta-none", {"x": 1})],
+    "trace-is-a-directory": lambda t: ["explain", _experiment(t, "trace-dir", GOOD_META,
+                                                              trace_dir=True)],
+    "compare-metadata-list": lambda t: ["compare", _experiment(t, "cmp-list", [1])],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_every_bad_input_exits_2_with_one_line(tmp_path, case):
+    """Issue 19: one line on stderr, exit status 2, no traceback, no trial started."""
+    res = _run(BAD_INPUTS[case](tmp_path), tmp_path, timeout=300)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.returncode == 2, (case, res.returncode, res.stderr[-2000:])
+    assert "Traceback" not in res.stderr
+    assert len(lines) == 1 and lines[0].startswith("syne-autoterm: error:"), res.stderr
+    assert "Tuning" not in res.stdout  # rejected before the tuner started

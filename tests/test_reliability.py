@@ -15,7 +15,17 @@ on *broken* evidence. "Broken" is defined per kind below (``BROKEN`` cases):
 * binomial / bootstrap estimators: the incumbent's validation size or
   per-example losses are unusable, or its rate lies outside [0, 1];
 * Syne Tune status rows: fewer than ``warm_up`` trials that count
-  (``Completed``; multi-fidelity: ``Completed``/``Stopped`` at the max resource).
+  (``Completed``; multi-fidelity: ``Completed``/``Stopped`` at the max resource);
+* issue 19: the set the GP is fitted on (or its top set) has all values equal
+  (worse trials with unencodable configs, exact ties); the incumbent's fold
+  mean contradicts its metric (a wild fold, percent, shifted or negated
+  folds); no config space and the incumbent's config is broken; a rule reused
+  for a second job that has fewer than ``warm_up`` completed trials.
+
+Issue 19 also adds: identical calls with unusable metrics run one check (the
+cache key is NaN-stable); without a config space, broken non-incumbent
+configs give exactly the decision and bound of the evidence without those
+trials; a reused rule decides on the new job's trials only.
 
 Other generated cases (bad values in non-incumbent trials, duplicated configs,
 partial GP failures, 1e-12..1e12 scales, maximize mode) must not crash, and
@@ -677,6 +687,296 @@ def test_scale_and_direction_do_not_change_the_decision(table, exponent, negate)
         assert record["stop"] == base["stop"]
 
 
+# ============================================== issue 19: evidence not to trust
+# Each generator below covers one class of issue 19; the deterministic test
+# next to it is the outside tester's example, which failed before the fix.
+def _status_of(table: Table, statuses: dict | None = None) -> FakeStatus:
+    rows = {}
+    for row in table.rows:
+        row = dict(row)
+        row["status"] = (statuses or {}).get(row["trial_id"], "Completed")
+        rows[row["trial_id"]] = row
+    return FakeStatus(rows)
+
+
+def test_nan_metric_identical_calls_give_one_check():
+    """Class 1: 10 identical calls with a NaN-metric trial ran 10 checks (clean twin: 1)."""
+    table = _fixed_table()
+    table.rows[3]["error"] = NAN
+    crit = make_crit()
+    status = _status_of(table)
+    for _ in range(10):
+        crit(status)
+    assert len(crit.history) == 1
+    assert table.evidence().key() == table.evidence().key()
+
+
+@generator(60)
+@given(table=tables(), data=st.data())
+def test_unusable_metrics_keep_the_check_cache(table, data):
+    """Class 1: evidence with NaN/missing/string metrics is checked once, however often called."""
+    n_bad = data.draw(st.integers(1, len(table.rows)))
+    for i in data.draw(st.permutations(range(len(table.rows))))[:n_bad]:
+        if data.draw(st.booleans()):
+            table.rows[i]["error"] = data.draw(BAD)
+        else:
+            del table.rows[i]["error"]
+    usable = table.evidence().objective
+    broken = int(np.isfinite(usable).sum()) < WARM
+    crit = make_crit()
+    run_case("cache", "unusable-metric-cache", crit, _status_of(table), broken)
+    for _ in range(data.draw(st.integers(1, 5))):
+        crit(_status_of(table))  # a new status object with the same rows: same evidence
+    assert len(crit.history) == 1
+
+
+def _without(table: Table, drop: set[int]) -> Table:
+    return Table([dict(r) for i, r in enumerate(table.rows) if i not in drop], table.k,
+                 table.metric, table.mode)
+
+
+# no random domain candidates: a check is then a function of the GP's points alone
+EXACT_SEARCH = DomainSearch(n_candidates=0, n_starts=0, n_rounds=0)
+
+
+def test_broken_config_without_a_space_keeps_the_encoding():
+    """Class 2: one string in a non-incumbent config turned 'x' into a category for all."""
+    table = _fixed_table()
+    table.rows[(table.incumbent + 1) % 14]["x"] = "abc"
+    table.rows[(table.incumbent + 2) % 14]["y"] = 10**400  # OverflowError at every check
+    record = make_crit(config_space=None).check(table.evidence())
+    assert record["reason"].startswith(("continue", "stopped")), record
+    assert "bad-config" in record["problems"]
+    from syne_autoterm.posterior import InferredEncoder
+
+    configs = table.evidence().configs
+    encoder = InferredEncoder(configs)
+    assert encoder.keys == ["x", "y"] and encoder.n_features == 2
+    assert np.isnan(encoder.encode(configs)).any(axis=1).sum() == 2
+
+
+@generator(80)
+@given(table=tables(min_n=WARM + 3), data=st.data())
+def test_broken_configs_without_a_space_decide_as_if_absent(table, data):
+    """Class 2: without a config space, broken non-incumbent configs change nothing else.
+
+    The decision and the bound equal those on the evidence without these trials
+    (an exact comparison: no random domain candidates), and the other trials'
+    encoding is the same.
+    """
+    from syne_autoterm.posterior import InferredEncoder
+
+    inc = table.incumbent
+    others = [i for i in range(len(table.rows)) if i != inc]
+    chosen = set(data.draw(st.lists(st.sampled_from(others), min_size=1, max_size=3,
+                                    unique=True)))
+    twin = _without(table, chosen)
+    for i in chosen:
+        key = data.draw(st.sampled_from(KEYS))
+        if data.draw(st.integers(0, 4)) == 0:
+            del table.rows[i][key]
+        else:
+            table.rows[i][key] = data.draw(BAD)
+    kwargs = {"config_space": None, "domain_search": EXACT_SEARCH}
+    record = run_case("no-space-configs", "no-space-broken-config", make_crit(**kwargs),
+                      table.evidence(), False)
+    expected = make_crit(**kwargs).check(twin.evidence())
+    assert record["stop"] == expected["stop"]
+    assert record.get("regret_bound") == pytest.approx(expected.get("regret_bound"), rel=1e-9)
+    kept = [i for i in range(len(table.rows)) if i not in chosen]
+    configs = table.evidence().configs
+    features = InferredEncoder(configs).encode([configs[i] for i in kept])
+    twin_configs = twin.evidence().configs
+    assert np.array_equal(features, InferredEncoder(twin_configs).encode(twin_configs))
+
+
+@generator(40)
+@given(table=tables(), data=st.data())
+def test_broken_incumbent_config_without_a_space_never_stops(table, data):
+    """Class 2: the incumbent's own broken value (10**400 included) still means no stop."""
+    inc = table.rows[table.incumbent]
+    key = data.draw(st.sampled_from(KEYS))
+    if data.draw(st.integers(0, 4)) == 0:
+        del inc[key]
+    else:
+        inc[key] = data.draw(BAD.filter(lambda v: not isinstance(v, str)))
+    run_case("no-space-incumbent", "no-space-incumbent-config", make_crit(config_space=None),
+             table.evidence(), True)
+
+
+def test_constant_guard_sees_the_gp_set():
+    """Class 3: 14 equal trials + a worse one with an unencodable config stopped (bound 1e-4)."""
+    table = _fixed_table()
+    base = table.rows[0]
+    for row in table.rows:
+        for key in ["error", *fold_keys(row)]:
+            row[key] = base[key]
+    worse = dict(base, trial_id=14, x="abc", error=base["error"] + 0.5)
+    for key in fold_keys(worse):
+        worse[key] = base[key] + 0.5
+    table.rows.append(worse)
+    record = make_crit().check(table.evidence())
+    assert not record["stop"] and "constant-metric" in record["problems"], record
+
+
+@generator(60)
+@given(table=tables(), data=st.data())
+def test_flat_gp_set_never_stops(table, data):
+    """Class 3: the set the GP is fitted on (or its top set) has all values equal."""
+    how = data.draw(st.sampled_from(["hidden-worse", "tied-top"]))
+    rows = table.rows
+    order = np.argsort([r["error"] for r in rows])
+    if how == "hidden-worse":
+        flat = list(range(len(rows)))
+    else:
+        from syne_autoterm.regret import top_n_count
+
+        flat = [int(i) for i in order[: top_n_count(len(rows), 0.5, WARM)]]
+    value = rows[int(order[0])]["error"]
+    for i in flat:
+        shift = value - rows[i]["error"]
+        rows[i]["error"] = value
+        for key in fold_keys(rows[i]):
+            rows[i][key] += shift
+    if how == "hidden-worse":  # worse trials the GP never sees
+        for j in range(data.draw(st.integers(1, 3))):
+            worse = dict(rows[0], trial_id=len(rows), error=value + 0.1 * (j + 1))
+            for key in fold_keys(worse):
+                worse[key] += 0.1 * (j + 1)
+            worse[data.draw(st.sampled_from(KEYS))] = data.draw(
+                st.sampled_from(["abc", NAN, None, [0.1], 10**400]))
+            rows.append(worse)
+    run_case("flat-gp-set", f"flat-{how}", make_crit(), table.evidence(), True)
+
+
+def test_folds_contradicting_the_metric_are_not_trusted():
+    """Class 4: one fold of 1e3, or folds in percent: stopped in 20 of 20 seeds."""
+    from syne_autoterm.evidence import fold_metric_mismatch
+
+    for seed in range(20):
+        for how in ("wild", "percent"):
+            table = _fixed_table(seed=seed)
+            inc = table.rows[table.incumbent]
+            keys = fold_keys(inc)
+            if how == "wild":
+                inc[keys[0]] = 1e3
+            else:
+                for key in keys:
+                    inc[key] *= 100.0
+            record = make_crit(error_scale=1e6).check(table.evidence())
+            assert not record["stop"], (seed, how, record)
+            assert "incumbent-folds-metric-mismatch" in record["problems"]
+    assert fold_metric_mismatch(0.2, np.array([0.19, 0.21, 0.2])) is None
+    assert fold_metric_mismatch(0.2, np.array([19.0, 21.0, 20.0])) is not None
+
+
+@generator(80)
+@given(table=tables(), data=st.data())
+def test_folds_contradicting_the_incumbent_metric_never_stop(table, data):
+    """Class 4: the incumbent's fold mean and its metric disagree."""
+    clean = table.copy()
+    inc = table.rows[table.incumbent]
+    keys = fold_keys(inc)
+    how = data.draw(st.sampled_from(["wild-fold", "percent", "shifted", "negated"]))
+    scale = data.draw(st.sampled_from([1.0, 1e-6, 1e6]))
+    for row in table.rows:
+        for key in ["error", *fold_keys(row)]:
+            row[key] *= scale
+    if how == "wild-fold":
+        inc[data.draw(st.sampled_from(keys))] = inc["error"] + 1e3 * scale
+    elif how == "percent":
+        for key in keys:
+            inc[key] *= 100.0
+    elif how == "shifted":
+        for key in keys:
+            inc[key] += inc["error"] * data.draw(st.sampled_from([0.5, 2.0, 10.0]))
+    else:
+        for key in keys:
+            inc[key] = -inc[key]
+    crit = make_crit(error_scale=data.draw(st.sampled_from([1.0, 1e3])))
+    run_case("fold-mismatch", f"incumbent-folds-{how}", crit, table.evidence(), True)
+    if data.draw(st.booleans()):
+        clean_twin("fold-mismatch", {}, clean)
+
+
+@generator(40)
+@given(table=tables(min_n=WARM + 2), data=st.data())
+def test_folds_contradicting_other_metrics_do_not_crash(table, data):
+    """Class 4: other trials' contradicting folds only leave the error estimate."""
+    inc = table.incumbent
+    others = [i for i in range(len(table.rows)) if i != inc]
+    for i in data.draw(st.lists(st.sampled_from(others), min_size=1, max_size=3, unique=True)):
+        for key in fold_keys(table.rows[i]):
+            table.rows[i][key] *= 100.0
+    crit = make_crit(gp_noise=data.draw(st.sampled_from(["learned", "folds"])))
+    record = run_case("other-fold-mismatch", "other-folds-mismatch", crit, table.evidence(),
+                      False)
+    assert "folds-metric-mismatch" in record.get("problems", [])
+
+
+class _FakeTuner:
+    def __init__(self, name: str):
+        self.name, self.scheduler = name, None
+
+
+def test_one_rule_two_jobs():
+    """Class 5: job B stopped at once (2 trials), or job A's trials decided for job B."""
+    a, b = _fixed_table(seed=1), _fixed_table(seed=2)
+    crit = make_crit()
+    crit(_status_of(a))
+    crit.stopped = True  # as if job A had stopped
+    assert crit(_status_of(_without(b, set(range(2, 14))))) is False  # warm_up 5, 2 trials
+    assert crit.evidence.trial_ids == (0, 1) and len(crit.history) == 1
+    crit(_status_of(b))  # trial ids 0..13 again: B's values, not A's
+    assert list(crit.evidence.values) == [r["error"] for r in b.rows]
+    crit.on_tuning_start(_FakeTuner("job-b"))
+    crit.on_tuning_start(_FakeTuner("job-b"))  # the same tuner (a resume): no reset
+    assert len(crit.history) == 2
+    crit.on_tuning_start(_FakeTuner("job-c"))
+    assert crit.history == [] and crit.evidence is None and not crit.stopped
+
+
+@generator(60)
+@given(a=tables(), b=tables(min_n=1, max_n=16), data=st.data())
+def test_reused_rule_starts_afresh_for_a_new_job(a, b, data):
+    """Class 5: a rule reused for a second job decides on that job's trials only."""
+    crit = make_crit()
+    crit(_status_of(a))
+    crit.stopped = data.draw(st.booleans()) or crit.stopped
+    how = data.draw(st.sampled_from(["restart", "running", "new-tuner"]))
+    if how == "running":  # B's first trials run under A's ids, not completed yet
+        running = {r["trial_id"]: "InProgress" for r in b.rows[: data.draw(
+            st.integers(1, len(b.rows)))]}
+        status = _status_of(b, running)
+    else:
+        running = {}
+        status = _status_of(b)
+    if how == "new-tuner":
+        crit.on_tuning_start(_FakeTuner("job-a"))
+        crit.on_tuning_start(_FakeTuner("job-b"))
+    completed = [r for r in b.rows if r["trial_id"] not in running]
+    broken = len(completed) < WARM
+    run_case("two-jobs", f"second-job-{how}", crit, status, broken)
+    assert crit.evidence.trial_ids == tuple(r["trial_id"] for r in completed)
+    expected = to_floats([r["error"] for r in completed])
+    assert np.array_equal(np.asarray(crit.evidence.values, dtype=float), expected,
+                          equal_nan=True)
+
+
+def to_floats(values) -> np.ndarray:
+    return np.array([float(v) for v in values], dtype=float)
+
+
+def test_resumed_rule_is_not_a_new_job():
+    """Class 5: a pickled and reloaded rule with the same status keeps its history."""
+    table = _fixed_table()
+    crit = make_crit()
+    crit(_status_of(_without(table, {12, 13})))
+    again = pickle.loads(pickle.dumps(crit))
+    again(_status_of(table))
+    assert len(again.history) == 2 and again.run_id == crit.run_id
+
+
 # ================================================== constructor arguments
 @pytest.mark.parametrize(
     "kwargs",
@@ -704,6 +1004,11 @@ def test_scale_and_direction_do_not_change_the_decision(table, exponent, negate)
         {"resource_attr": ""}, {"resource_attr": 3}, {"max_resource": 0}, {"max_resource": NAN},
         {"max_resource": "9"},
         {"config_space": [1, 2]}, {"domain_search": {"n_candidates": 5}}, {"trace_path": 5},
+        # issue 19: arguments that were accepted but could never work
+        {"seed": 2**32}, {"seed": 2**40}, {"fold_metrics": ["cv_fold_0"]},
+        {"fold_metrics": ["cv_fold_0"], "gp_noise": "folds", "threshold": 0.1},
+        {"config_space": {}}, {"config_space": {"a": 1, "b": "x"}},
+        {"delta": 1e-320}, {"delta": 5e-324},
     ],
 )
 def test_invalid_arguments_raise_value_error_at_construction(kwargs):
@@ -726,11 +1031,29 @@ def test_valid_argument_combinations_construct(kwargs):
     AutoTermination(metric="error", **kwargs)
 
 
-def test_invalid_domain_search_raises():
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"radius": INF}, {"n_candidates": -1}, {"n_candidates": 2.5}, {"n_candidates": "50"},
+     {"n_candidates": None}, {"radius": "0.1"}, {"radius": None}, {"radius": NAN},
+     {"n_starts": True}, {"n_rounds": 1.0}, {"n_samples": [8]}],
+)
+def test_invalid_domain_search_raises(kwargs):
+    """ValueError (never TypeError) for every argument that is not a usable number."""
     with pytest.raises(ValueError):
-        DomainSearch(radius=INF)
-    with pytest.raises(ValueError):
-        DomainSearch(n_candidates=-1)
+        DomainSearch(**kwargs)
+
+
+def test_largest_seed_and_tiny_delta_still_check():
+    """seed = 2**32 - 1 and the smallest delta allowed: every check fits, no failure."""
+    from syne_autoterm.regret import MIN_DELTA, beta_schedule
+
+    assert math.isfinite(beta_schedule(100, 10**6, MIN_DELTA))
+    ev = _fixed_table().evidence()
+    for kwargs in ({"seed": 2**32 - 1}, {"delta": MIN_DELTA}):
+        record = make_crit(**kwargs).check(ev)
+        assert math.isfinite(record["regret_bound"]), record
+        assert not record.get("problems"), record
+    assert DomainSearch(n_candidates=np.int64(7)).n_candidates == 7
 
 
 # ======================================================= deterministic faults
@@ -1241,4 +1564,7 @@ CASE_NAMES = [
     "bad-fold-values", "junk-evidence", "fold-count", "single-fold", "zero-variance",
     "few-usable", "constant", "gp-fail", "bad-config", "binomial", "bootstrap", "status",
     "multi-fidelity", "others-bad", "others-folds", "duplicates", "fallback", "scale",
+    # issue 19
+    "cache", "no-space-configs", "no-space-incumbent", "flat-gp-set", "fold-mismatch",
+    "other-fold-mismatch", "two-jobs",
 ]

@@ -7,6 +7,8 @@ Syne Tune's BOTorch searcher feeds its GP ``hp_ranges.to_ndarray_matrix(configs)
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -185,26 +187,48 @@ def _make_snapper(hp_range, width: int):
 class InferredEncoder:
     """Encoding guessed from the observed configs, for when no config space is known.
 
-    Numbers are min-max scaled over what was observed, strings one-hot. The
-    "domain" is then the observed bounding box: a narrower domain than the real
-    one, so the regret bound can only be smaller. Pass ``config_space`` (or the
-    scheduler) to avoid this fallback.
+    Numbers are min-max scaled over what was observed, strings (and booleans)
+    one-hot. The "domain" is then the observed bounding box: a narrower domain
+    than the real one, so the regret bound can only be smaller. Pass
+    ``config_space`` (or the scheduler) to avoid this fallback.
+
+    Each hyperparameter's type is that of the majority of its values that are
+    usable (finite numbers, or strings and booleans); values of the other kind,
+    NaN/inf, numbers too large for a float, ``None``, containers and missing
+    keys make only their own config unencodable (an all-NaN row), and the
+    ranges and choices are those of the configs that fit the types: one broken
+    config never changes how the other configs are encoded (they are encoded
+    as if it had never been observed). A key that fewer than half of the
+    configs carry usably is not a hyperparameter of this search (a junk
+    column, a rarely set conditional one) and is ignored.
     """
 
     def __init__(self, configs: Sequence[Mapping[str, Any]]):
-        keys = sorted({k for c in configs for k in c})
-        self._numeric: dict[str, tuple[float, float]] = {}
-        self._choices: dict[str, list[Any]] = {}
+        keys = sorted({k for c in configs for k in c}, key=str)
+        # 1. each key's type: the majority kind of its usable values
+        self._required: dict[Any, str] = {}
         for k in keys:
-            vals = [c.get(k) for c in configs]
-            try:
-                nums = np.array([float(v) for v in vals], dtype=float)
-                if not np.all(np.isfinite(nums)):
-                    raise ValueError
-                self._numeric[k] = (float(nums.min()), float(nums.max()))
-            except (TypeError, ValueError):
-                self._choices[k] = sorted({str(v) for v in vals})
-        self._keys = [k for k in keys if k in self._choices or self._numeric[k][1] > self._numeric[k][0]]
+            kinds = [_value_kind(c[k])[0] if k in c else "bad" for c in configs]
+            n_num, n_cat = kinds.count("number"), kinds.count("category")
+            if 2 * max(n_num, n_cat) >= len(configs):
+                self._required[k] = "number" if n_num >= n_cat else "category"
+        # 2. the domain: ranges and choices of the configs that fit these types
+        usable = [c for c in configs if self._fits(c)]
+        self._numeric: dict[Any, tuple[float, float]] = {}
+        self._choices: dict[Any, list[str]] = {}
+        for k, kind in self._required.items():
+            values = [_value_kind(c[k])[1] for c in usable]
+            if kind == "category":
+                self._choices[k] = sorted(set(values))
+            elif values and max(values) > min(values):
+                self._numeric[k] = (min(values), max(values))
+        self._keys = [k for k in keys if k in self._choices or k in self._numeric]
+
+    def _fits(self, config: Mapping[str, Any]) -> bool:
+        """Whether every hyperparameter of ``config`` has a usable value of its key's type."""
+        return all(
+            k in config and _value_kind(config[k])[0] == kind for k, kind in self._required.items()
+        )
 
     @property
     def n_hyperparameters(self) -> int:
@@ -219,22 +243,26 @@ class InferredEncoder:
         return list(self._keys)
 
     def encode(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Features of ``configs``; a config with an unusable value gets an all-NaN row."""
         out = np.zeros((len(configs), self.n_features))
         for i, c in enumerate(configs):
+            if not self._fits(c):
+                out[i, :] = np.nan
+                continue
             j = 0
             for k in self._keys:
+                value = _value_kind(c[k])[1]
                 if k in self._choices:
                     choices = self._choices[k]
-                    value = str(c.get(k))
                     if value in choices:
                         out[i, j + choices.index(value)] = 1.0
+                    else:  # a value the observed configs never had
+                        out[i, :] = np.nan
+                        break
                     j += len(choices)
                 else:
                     lo, hi = self._numeric[k]
-                    try:
-                        out[i, j] = (float(c.get(k)) - lo) / (hi - lo)
-                    except (TypeError, ValueError):
-                        out[i, j] = 0.5
+                    out[i, j] = (value - lo) / (hi - lo)
                     j += 1
         return out
 
@@ -255,3 +283,21 @@ class InferredEncoder:
             else:
                 j += 1
         return x
+
+
+def _value_kind(value: Any) -> tuple[str, Any]:
+    """``("number", float)``, ``("category", str)`` or ``("bad", None)``; never raises.
+
+    Booleans and strings are categories; real numbers are numbers when they
+    are finite as floats (``10**400`` overflows: bad); anything else (None,
+    NaN, containers, complex, objects) is bad.
+    """
+    if isinstance(value, (bool, np.bool_, str)):
+        return "category", str(value)
+    if isinstance(value, numbers.Real):
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return "bad", None
+        return ("number", number) if math.isfinite(number) else ("bad", None)
+    return "bad", None

@@ -310,7 +310,20 @@ def _read_csv(path: str, target: str | None) -> tuple[pd.DataFrame, str, str]:
     file = Path(path).expanduser()
     if not file.is_file():
         raise DatasetError(f"CSV file {str(file)!r} does not exist.")
-    frame = pd.read_csv(file, na_values=["?"])
+    try:
+        frame = pd.read_csv(file, na_values=["?"])
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"CSV file {str(file)!r} is not UTF-8 text ({exc.reason}).") from None
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"CSV file {str(file)!r} is empty.") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        message = " ".join(str(exc).split())
+        raise DatasetError(f"CSV file {str(file)!r} cannot be read: {message}") from None
+    if frame.empty or len(frame.columns) < 2:
+        raise DatasetError(
+            f"CSV file {str(file)!r} needs a header row, a target column, at least one feature "
+            f"column and data rows; it has {len(frame.columns)} column(s) and {len(frame)} row(s)."
+        )
     if target is None:
         raise DatasetError(
             f"CSV dataset {str(file)!r} needs a target column: 'csv:{path}:<target>' "

@@ -51,7 +51,6 @@ def cross_validate_config(
     (seconds for the whole call, data splitting included).
     """
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
     start = time.perf_counter()
     if isinstance(dataset, str):
@@ -59,16 +58,7 @@ def cross_validate_config(
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}.")
     classification = dataset.task == "classification"
-
-    stratify = dataset.y if classification and np.bincount(dataset.y).min() >= 2 else None
-    X_train, X_test, y_train, y_test = train_test_split(
-        dataset.X, dataset.y, test_size=test_size, random_state=seed, stratify=stratify
-    )
-    splitter = (
-        StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-        if classification
-        else KFold(n_splits=folds, shuffle=True, random_state=seed)
-    )
+    X_train, X_test, y_train, y_test, splitter = _split(dataset, folds, seed, test_size)
 
     result: dict[str, float] = {}
     fold_errors: list[float] = []
@@ -130,3 +120,47 @@ def _error(prediction: np.ndarray, y: np.ndarray, classification: bool) -> float
     if classification:
         return float(np.mean(np.argmax(prediction, axis=1) != y))
     return float(np.sqrt(np.mean((prediction - y) ** 2)))
+
+
+def _split(dataset: Dataset, folds: int, seed: int, test_size: float):
+    """The held-out test split and the CV splitter of :func:`cross_validate_config`."""
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    classification = dataset.task == "classification"
+    stratify = dataset.y if classification and np.bincount(dataset.y).min() >= 2 else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        dataset.X, dataset.y, test_size=test_size, random_state=seed, stratify=stratify
+    )
+    splitter = (
+        StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        if classification
+        else KFold(n_splits=folds, shuffle=True, random_state=seed)
+    )
+    return X_train, X_test, y_train, y_test, splitter
+
+
+def check_cv(dataset: Dataset, folds: int, seed: int = 0, test_size: float = 0.2) -> None:
+    """ValueError when ``dataset`` cannot support the evaluation of :func:`cross_validate_config`.
+
+    Runs the same test split and fold split as every trial will (no model is
+    fitted), so a dataset with fewer training rows than folds, a test split
+    smaller than the number of classes or a seed sklearn rejects is reported
+    once, before the first trial starts, instead of failing every trial.
+    """
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, got {folds}.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X_train, _, y_train, y_test, splitter = _split(dataset, folds, seed, test_size)
+            splits = list(splitter.split(X_train, y_train))
+    except ValueError as exc:
+        raise ValueError(
+            f"{dataset.name} ({dataset.n_rows} rows) cannot be split into a test set and "
+            f"{folds} CV folds: {exc}"
+        ) from None
+    if len(y_test) == 0 or any(len(fit) == 0 or len(val) == 0 for fit, val in splits):
+        raise ValueError(
+            f"{dataset.name} ({dataset.n_rows} rows) is too small for a test set and {folds} CV "
+            "folds"
+        )
