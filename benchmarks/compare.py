@@ -91,7 +91,8 @@ def load_table(table_path: Path, max_configs: int | None = None) -> pd.DataFrame
 
 
 # AutoTermination as it ran online in part 2 (the paper's bound at error_scale 1)
-ONLINE_CRITERION = {"posterior": "sklearn", "seed": 0, "bound": "ucb_lcb"}
+ONLINE_CRITERION = {"posterior": "sklearn", "seed": 0, "bound": "ucb_lcb", "patience": None,
+                    "error_scale": 1.0}
 
 
 def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = False,

@@ -383,6 +383,8 @@ for _m in METHODS.values():
 FRONTIER_GROUPS: dict[str, list[str]] = {
     "frontier_cheap": sweeps.method_names(),
     "frontier_ours": sweeps.ours_method_names(),
+    # not part of ``frontier``: candidates that need a GP fit of their own
+    "frontier_candidates": sweeps.candidate_method_names(),
 }
 
 
@@ -391,7 +393,7 @@ def select_methods(specs: Sequence[str]) -> list[str]:
     out: list[str] = []
     for spec in specs:
         if spec == "frontier":
-            names = [n for g in FRONTIER_GROUPS.values() for n in g]
+            names = [n for g in ("frontier_cheap", "frontier_ours") for n in FRONTIER_GROUPS[g]]
         elif spec in FRONTIER_GROUPS:
             names = FRONTIER_GROUPS[spec]
         elif spec == "all":
@@ -432,6 +434,8 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
         last = last_check(run)
         if group == "frontier_cheap":
             results = sweeps.run_cheap(run.evidence, FIRST_CHECK, last)
+        elif group == "frontier_candidates":
+            results = sweeps.run_candidates(run.evidence, run.config_space, FIRST_CHECK, last)
         else:
             results, trace = sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
         for name, (n_stop, fired, history) in results.items():
@@ -540,12 +544,12 @@ def run_tasks(runs_dir: Path, out: Path, groups: Sequence[str], seeds: Sequence[
     bar.close()
 
 
-def collect(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[int] | None
-            ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-run rows (and autoterm per-check traces) for ``methods`` found in the cache."""
+def collect(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[int] | None,
+            groups: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-run rows (and autoterm per-check traces) for ``methods`` found in the cache
+    (of ``groups``; by default the groups of :data:`METHODS` that hold them)."""
     rows, traces = [], []
-    frontier = {g for g, names in FRONTIER_GROUPS.items() if set(names) & set(methods)}
-    groups = sorted(frontier) if frontier else sorted({METHODS[m].group for m in methods})
+    groups = sorted(groups) if groups else sorted({METHODS[m].group for m in methods})
     for f in run_files(runs_dir):
         dataset, model = parse_name(f)
         for s in sorted(int(x) for x in _read_table(str(f))["seed"].unique()):
@@ -705,8 +709,8 @@ def markdown_table(summary: pd.DataFrame) -> str:
 
 
 def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[int] | None,
-                  tag: str = "") -> pd.DataFrame:
-    per_run, traces = collect(runs_dir, out, methods, seeds)
+                  tag: str = "", groups: Sequence[str] | None = None) -> pd.DataFrame:
+    per_run, traces = collect(runs_dir, out, methods, seeds, groups)
     if per_run.empty:
         print("no cached results for these methods yet")
         return pd.DataFrame()
@@ -740,7 +744,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     methods = select_methods(args.methods)
-    frontier = [g for g in FRONTIER_GROUPS if "frontier" in args.methods or g in args.methods]
+    frontier = [g for g in FRONTIER_GROUPS if g in args.methods or (
+        "frontier" in args.methods and g in ("frontier_cheap", "frontier_ours"))]
     if frontier:
         groups = frontier
     else:
@@ -748,7 +753,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.summary_only:
         run_tasks(args.runs, args.out, groups, args.seeds, args.workers, not args.no_progress)
-    summary = write_outputs(args.runs, args.out, methods, args.seeds, args.tag)
+    summary = write_outputs(args.runs, args.out, methods, args.seeds, args.tag,
+                            groups if frontier else None)
     if not summary.empty:
         cols = ["method", "model", "rtc", "ryc", "stop_rate", "n_runs", "median_rtc", "se_rtc",
                 "share_ryc_below_-0.01"] + [c for c in ("paper_rtc", "paper_ryc", "stop_match")

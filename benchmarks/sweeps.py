@@ -154,31 +154,40 @@ def run_cheap(evidence: Evidence, first: int, last: int) -> dict[str, tuple[int,
 
 
 # ------------------------------------------------------------------ ours
-# error_scale grid of the default rule: geometric, 0.25 .. 32 (ratio 2**0.25)
-ERROR_SCALES = tuple(float(f"{2.0 ** (e / 4):.4g}") for e in range(-8, 21))
+# error_scale grid of the default rule: geometric, 1/16 .. 32 (ratio 2**0.25)
+ERROR_SCALES = tuple(float(f"{2.0 ** (e / 4):.4g}") for e in range(-16, 21))
 POOL_SIZE = 5  # pooled error: median Nadeau-Bengio error of the 5 best trials
 
 
-def _ours_statistics() -> dict[str, Callable[[Mapping[str, Any]], float | None]]:
-    """family -> the statistic compared with ``error_scale x error`` in a check's record.
+def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], float], bool]]:
+    """family -> when a setting ``c`` of it fires on a check's record.
 
-    ``ours`` is the default AutoTermination (the probabilistic bound at its
-    configured confidence, the incumbent's own error). The candidates read other
-    numbers of the same check: other confidence levels, the expected regret, and
-    the bound against a pooled error of the near-best trials (``stat_error_pool``,
-    added by :func:`run_ours`).
+    ``ours`` (``autoterm_x<c>``) is the default AutoTermination: the expected regret
+    below ``c`` x the incumbent's error, or ``patience`` trials without improvement.
+    The candidates read other numbers of the same checks: the quantiles of the
+    regret (the probabilistic bound at several confidence levels) and the expected
+    regret alone (both without the patience), the quantile 0.9 with the patience, and
+    the expected regret against a pooled error of the near-best trials
+    (``stat_error_pool``, added by :func:`run_ours`).
     """
-    from syne_autoterm.probabilistic import REPORTED_QUANTILES, PathSampling
+    from syne_autoterm.probabilistic import REPORTED_QUANTILES
 
-    stats: dict[str, Callable[[Mapping[str, Any]], float | None]] = {
-        "autoterm_x": lambda r: _ratio(r.get("regret_bound"), r.get("stat_error")),
-        "cand_prbmean": lambda r: _ratio(r.get("expected_regret"), r.get("stat_error")),
-        "cand_prbpool": lambda r: _ratio(r.get("regret_bound"), r.get("stat_error_pool")),
+    def below(stat: str, error: str = "stat_error", with_patience: bool = False):
+        def fires(r: Mapping[str, Any], c: float) -> bool:
+            if with_patience and (r.get("trials_without_improvement") or 0) >= patience:
+                return True
+            ratio = _ratio(r.get(stat), r.get(error))
+            return ratio is not None and ratio < c
+        return fires
+
+    stats = {
+        "autoterm_x": below("expected_regret", with_patience=True),
+        "cand_expected": below("expected_regret"),
+        "cand_prbq0.9patience": below("regret_q0.9", with_patience=True),
+        "cand_pooled": below("expected_regret", "stat_error_pool", with_patience=True),
     }
     for q in REPORTED_QUANTILES:
-        if q == PathSampling().confidence:
-            continue  # that is ours
-        stats[f"cand_prbq{q:g}"] = lambda r, q=q: _ratio(r.get(f"regret_q{q:g}"), r.get("stat_error"))
+        stats[f"cand_prbq{q:g}"] = below(f"regret_q{q:g}")
     return stats
 
 
@@ -188,9 +197,15 @@ def _ratio(bound: Any, error: Any) -> float | None:
     return bound / error
 
 
+def _method(family: str, c: float) -> str:
+    return f"{family}{'' if family.endswith('_x') else '_'}{c:g}"
+
+
 def ours_method_names() -> list[str]:
-    return [f"{family}{'' if family.endswith('_x') else '_'}{c:g}"
-            for family in _ours_statistics() for c in ERROR_SCALES]
+    from syne_autoterm.criterion import DEFAULT_PATIENCE
+
+    return [_method(family, c) for family in _ours_statistics(DEFAULT_PATIENCE)
+            for c in ERROR_SCALES]
 
 
 def _pooled_error(evidence: Evidence, n: int) -> float:
@@ -206,8 +221,9 @@ def _pooled_error(evidence: Evidence, n: int) -> float:
     return float(np.median(errors)) if errors else float("nan")
 
 
-TRACE_FIELDS = ("regret_bound", "expected_regret", "regret_q0.5", "regret_q0.8", "regret_q0.95",
-                "stat_error", "stat_error_pool", "seconds")
+TRACE_FIELDS = ("regret_bound", "expected_regret", "regret_q0.5", "regret_q0.8", "regret_q0.9",
+                "regret_q0.95", "stat_error", "stat_error_pool", "trials_without_improvement",
+                "seconds")
 
 
 def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
@@ -218,10 +234,12 @@ def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
     Also returns the per-check trace (``n`` and :data:`TRACE_FIELDS`): every number
     a candidate reads, so new candidates can be scored without refitting."""
     from syne_autoterm import AutoTermination
+    from syne_autoterm.criterion import DEFAULT_PATIENCE
 
-    # built at a scale that never fires, so every check of the run is in its history
+    # built at a scale and patience that never fire, so every check of the run is in its
+    # history; the default patience is applied when the settings are read off
     rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
-                           posterior="sklearn", seed=0, error_scale=1e-12)
+                           posterior="sklearn", seed=0, error_scale=1e-12, patience=None)
     base = compare.replay(rule, evidence, first, last)
     history = []
     for record in base.history:
@@ -229,14 +247,40 @@ def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
         record["stat_error_pool"] = _pooled_error(evidence, int(record["n_completed"]))
         history.append(record)
     out: dict[str, tuple[int, bool, tuple]] = {}
-    for family, statistic in _ours_statistics().items():
-        values = [(int(r["n_completed"]), statistic(r)) for r in history]
+    for family, fires in _ours_statistics(DEFAULT_PATIENCE).items():
         for c in ERROR_SCALES:
-            hit = next((n for n, v in values if v is not None and v < c), None)
-            name = f"{family}{'' if family.endswith('_x') else '_'}{c:g}"
+            hit = next((int(r["n_completed"]) for r in history if fires(r, c)), None)
             # ours keeps its checks (for ms_per_check); the candidates are read off them
             kept = tuple(r for r in base.history if hit is None or r["n_completed"] <= hit) \
                 if family == "autoterm_x" else ()
-            out[name] = (hit, True, kept) if hit is not None else (base.n_stop, False, kept)
+            out[_method(family, c)] = (hit, True, kept) if hit is not None else (base.n_stop, False, kept)
     trace = [{"n": int(r["n_completed"]), **{k: r.get(k) for k in TRACE_FIELDS}} for r in history]
     return out, trace
+
+
+# ------------------------------------------------------------------ more candidates
+FOLDNOISE = "cand_expectedfoldnoise"
+
+
+def candidate_method_names() -> list[str]:
+    return [_method(FOLDNOISE, c) for c in ERROR_SCALES]
+
+
+def run_candidates(evidence: Evidence, config_space: dict, first: int, last: int
+                   ) -> dict[str, tuple[int, bool, tuple]]:
+    """Candidates that need their own GP: the default's expected regret with each
+    trial's fold variance as known observation noise (``gp_noise="folds"``) and the
+    default patience, over the ``error_scale`` grid, from one replay."""
+    from syne_autoterm import AutoTermination
+    from syne_autoterm.criterion import DEFAULT_PATIENCE
+
+    rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
+                           posterior="sklearn", seed=0, error_scale=1e-12, patience=None,
+                           gp_noise="folds")
+    base = compare.replay(rule, evidence, first, last)
+    fires = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
+    out: dict[str, tuple[int, bool, tuple]] = {}
+    for c in ERROR_SCALES:
+        hit = next((int(r["n_completed"]) for r in base.history if fires(r, c)), None)
+        out[_method(FOLDNOISE, c)] = (hit, True, ()) if hit is not None else (base.n_stop, False, ())
+    return out

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .criterion import BOUNDS, DEFAULT_ERROR_SCALE, DEFAULT_PATIENCE
+
 # The trial processes get one BLAS thread each (see workloads/train.py); the
 # tuner process itself fits GPs and must not oversubscribe the cores either.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -97,9 +99,17 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--folds", type=int, default=10, help="k of k-fold CV (default 10)")
     tune.add_argument("--searcher", default="botorch", choices=SEARCHERS)
     tune.add_argument("--stopping-rule", default="autoterm", choices=RULES)
-    tune.add_argument("--error-scale", type=float, default=1.0,
+    tune.add_argument("--error-scale", type=float, default=DEFAULT_ERROR_SCALE,
                       help="AutoTermination: multiple of the statistical error "
-                           "(paper's decay d is d/0.21; default 1.0)")
+                           f"(default {DEFAULT_ERROR_SCALE:g}; with --bound ucb_lcb the paper's "
+                           "decay d is d/0.21)")
+    tune.add_argument("--bound", default="expected", choices=BOUNDS,
+                      help="AutoTermination's remaining-improvement estimate: expected regret "
+                           "over joint posterior paths (default), its 0.9 quantile, or the "
+                           "paper's UCB-LCB bound")
+    tune.add_argument("--patience", type=int, default=DEFAULT_PATIENCE,
+                      help="AutoTermination: also stop after this many trials without "
+                           f"improvement (default {DEFAULT_PATIENCE}; 0 for never)")
     tune.add_argument("--warm-up", type=int, default=20, help="no stop before this many trials")
     tune.add_argument("--rule-param", type=float, default=None,
                       help="conv: k; ei/pi: threshold; plateau: std")
@@ -168,7 +178,8 @@ def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
         from .criterion import AutoTermination
 
         return AutoTermination(fold_metrics="cv_fold_", error_scale=args.error_scale,
-                               seed=args.seed, **common)
+                               seed=args.seed, bound=args.bound,
+                               patience=args.patience or None, **common)
     from . import rules
 
     p = args.rule_param
@@ -200,6 +211,7 @@ def check_tune_args(args: argparse.Namespace) -> None:
         ("--warm-up", lambda: check_int("--warm-up", args.warm_up, 1)),
         ("--seed", lambda: check_int("--seed", args.seed, 0, MAX_SEED)),
         ("--error-scale", lambda: check_float("--error-scale", args.error_scale, positive=True)),
+        ("--patience", lambda: check_int("--patience", args.patience, 0)),
         ("--max-wallclock",
          lambda: check_float("--max-wallclock", args.max_wallclock, nonnegative=True)),
         ("--sleep-time", lambda: check_float("--sleep-time", args.sleep_time, nonnegative=True)),

@@ -13,12 +13,16 @@ rule stops when that quantile is below the tolerated error, i.e. when
 are kept (the paths are joint), so many similar candidates near ``x_hat`` do not
 each count as an independent chance to improve.
 
-Cost: the GP fit dominates a check. Sampling 512 paths over 201 points is one
-201 x 201 Cholesky and one matrix product, 2-4 ms here (measured with
-``benchmarks/decision_cost.py``), so a sequential test that draws fewer paths
-on easy checks would save little and would make the decision depend on the
-threshold it is compared with; the number of paths is fixed instead, which
-keeps one check's statistic usable for every ``error_scale`` in replay.
+Cost: the GP fit and the candidate predictions dominate a check. Sampling 512
+paths over 201 points is one 201 x 201 Cholesky and one matrix product: 15 ms of
+a 120 ms check in a cProfile of checks at 100-140 trials of an XGBoost run, on
+a loaded 2-core machine; a whole check costs about what the paper's bound costs
+(``benchmarks/results/decision_cost.csv``: 25 / 52 / 1079 ms against 19 / 50 /
+969 ms at 50 / 200 / 1000 trials, scikit-learn path). A sequential test that
+draws fewer paths on easy checks would save little of that and would make the
+decision depend on the threshold it is compared with; the number of paths is
+fixed instead, which keeps one check's statistic usable for every
+``error_scale`` in replay.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ def _rule(**kw):
 def test_default_stops_when_what_is_left_is_below_the_noise():
     # fold spread 0.05: NB error 0.024, far above what the converged search can still gain
     record = _rule().check(_trajectory(60, fold_sd=0.05))
-    assert record["bound"] == "probabilistic"
+    assert record["bound"] == "expected"
+    assert record["regret_bound"] == pytest.approx(record["expected_regret"])
     assert record["stop"], record["reason"]
     assert record["regret_bound"] < record["stat_error"] * _rule().error_scale
 
@@ -135,3 +136,48 @@ def test_default_continues_when_the_noise_is_tiny():
 def test_the_papers_bound_stays_available_by_name():
     record = _rule(bound="ucb_lcb").check(_trajectory(60, fold_sd=0.05))
     assert record["bound"] == "ucb_lcb" and "min_lcb_domain" in record and "beta" in record
+
+
+def test_probabilistic_bound_is_the_quantile_of_the_same_paths():
+    record = _rule(bound="probabilistic").check(_trajectory(60, fold_sd=1e-5))
+    assert record["bound"] == "probabilistic" and record["confidence"] == 0.9
+    assert record["regret_bound"] == pytest.approx(record["regret_q0.9"])
+    assert record["regret_q0.5"] <= record["regret_q0.9"] <= record["regret_q0.95"]
+
+
+def _stalled(n_total, best_at, fold_sd=1e-5):
+    """A run whose incumbent arrives at ``best_at`` and is never improved afterwards."""
+    ev = _trajectory(n_total, fold_sd=fold_sd)
+    values = np.asarray(ev.values, float).copy()
+    values[best_at] = values.min() - 0.05
+    return Evidence(ev.trial_ids, ev.configs, values,
+                    tuple(np.asarray(f) - (v_old - v) for f, v_old, v in
+                          zip(ev.folds, np.asarray(ev.values, float), values)))
+
+
+def test_patience_stops_a_run_whose_bound_never_falls():
+    ev = _stalled(150, best_at=10)  # tiny folds: the bound alone would never stop it
+    rule = _rule(patience=120)
+    assert not rule.check(ev.head(139))["stop"]  # 139 - max(20, 11) = 119 < 120
+    record = rule.check(ev.head(140))
+    assert record["stop"] and record["trials_without_improvement"] == 120
+    assert "without improving the incumbent" in record["reason"]
+    assert not _rule(patience=None).check(ev.head(140))["stop"]
+
+
+@pytest.mark.parametrize("patience", [0, -1, 2.5, "10", True])
+def test_patience_must_be_a_positive_integer_or_none(patience):
+    with pytest.raises(ValueError):
+        AutoTermination("loss", patience=patience)
+
+
+def test_patience_never_stops_on_broken_evidence():
+    # the stalled incumbent reports NaN folds: no usable error, so no stop even after
+    # 130 trials without improvement (the patience applies only where a decision can be made)
+    ev = _stalled(150, best_at=10)
+    folds = list(ev.folds)
+    folds[10] = np.full(10, np.nan)
+    broken = Evidence(ev.trial_ids, ev.configs, ev.values, tuple(folds))
+    record = _rule(patience=120).check(broken.head(150))
+    assert not record["stop"], record["reason"]
+    assert "no statistical error" in record["reason"]

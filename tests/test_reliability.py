@@ -970,7 +970,7 @@ def to_floats(values) -> np.ndarray:
 def test_resumed_rule_is_not_a_new_job():
     """Class 5: a pickled and reloaded rule with the same status keeps its history."""
     table = _fixed_table()
-    crit = make_crit()
+    crit = make_crit(error_scale=1e-6)  # keeps checking: a stopped rule makes no new record
     crit(_status_of(_without(table, {12, 13})))
     again = pickle.loads(pickle.dumps(crit))
     again(_status_of(table))
@@ -1363,7 +1363,7 @@ def _sim_tuner(name: str, trace: Path, killer: Killer | None = None):
     crit = AutoTermination(
         "error", scheduler=scheduler, warm_up=8, top_min=8, posterior="sklearn", seed=0,
         domain_search=DomainSearch(n_candidates=200, n_starts=2, n_rounds=2, n_samples=16),
-        trace_path=trace,
+        trace_path=trace, error_scale=1.0,  # so that the reference run stops within its budget
     )
     callbacks = [SimulatorCallback(), crit] + ([killer] if killer is not None else [])
     tuner = Tuner(
@@ -1462,6 +1462,7 @@ def test_interrupt_and_load_experiment_continues_the_same_rule(synetune_folder):
     replay = AutoTermination(
         "error", config_space=SIM_SPACE, warm_up=8, top_min=8, posterior="sklearn", seed=0,
         domain_search=DomainSearch(n_candidates=200, n_starts=2, n_rounds=2, n_samples=16),
+        error_scale=1.0,
     )
     final = resumed.evidence
     for record in resumed.history:
