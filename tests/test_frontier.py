@@ -168,3 +168,25 @@ def test_per_run_mode_judges_every_family_on_the_runs_ours_ran_on(tmp_path, fron
     assert summary.loc["conv_50", "rtc"] == pytest.approx(0.55)
     assert summary.loc["autoterm_x2", "share_ryc_below_-0.01"] == 0.0
     assert (tmp_path / "x_leave_out.csv").exists() and (tmp_path / "x_frontier.md").exists()
+
+
+def test_frontier_methods_end_to_end_on_a_short_run(tmp_path, frontier):
+    """``paper_replay.py --methods frontier`` on a folder of runs in the paper's format,
+    then ``frontier.py --per-run`` on its output."""
+    pr = _load("paper_replay")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    df = pd.read_csv(ROOT / "benchmarks" / "paper_runs" / "aa-openml308__RF.csv.gz")
+    df[(df.seed == 0) & (df.step < 32)].to_csv(runs / "toy__RF.csv.gz", index=False)
+    out = tmp_path / "out"
+    assert pr.main(["--runs", str(runs), "--out", str(out), "--methods", "frontier",
+                    "--no-progress"]) == 0
+    per_run = pd.read_csv(out / "per_run.csv")
+    methods = set(per_run.method)
+    assert {"conv_10", "authors_0.21", "oracle_val_0.25", "autoterm_x0.8409",
+            "cand_prbq0.9_1"} <= methods
+    assert per_run.n_stop.between(20, 31).all()
+    checks = pd.read_csv(out / "autoterm_checks.csv.gz")
+    assert list(checks.n) == list(range(20, 32)) and checks.expected_regret.notna().all()
+    assert frontier.main(["--per-run", str(out / "per_run.csv"), "--out", str(tmp_path / "f")]) == 0
+    assert (tmp_path / "f_frontier.md").exists()
