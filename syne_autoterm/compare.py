@@ -35,6 +35,7 @@ __all__ = [
     "completed_trials",
     "experiment_evidence",
     "load_results",
+    "read_off",
     "replay",
     "replay_knob",
     "replay_scales",
@@ -66,16 +67,40 @@ def replay(rule: StoppingRule, evidence: Evidence, first: int | None = None,
     return ReplayResult(last, False, tuple(rule.history[start:]))
 
 
+def read_off(base: ReplayResult, knobs: Sequence[float],
+             fires: Callable[[Mapping[str, Any], float], bool]) -> dict[float, ReplayResult]:
+    """Each knob setting's replay, read off the checks of ``base``.
+
+    ``fires(record, knob)`` says whether the setting stops on the check that
+    wrote ``record``; a setting stops at the first check where it fires. The
+    base replay must come from the setting that fires last (the most patient
+    one), so that it holds every check the others need: a setting that never
+    fires while the base did is a programming error and raises.
+    """
+    out: dict[float, ReplayResult] = {}
+    for knob in knobs:
+        hit = next((int(r["n_completed"]) for r in base.history if fires(r, knob)), None)
+        if hit is None:
+            if base.fired:
+                raise ValueError(f"setting {knob} never fires but the base rule did: "
+                                 "build the rule at the most patient setting")
+            out[knob] = ReplayResult(base.n_stop, False, base.history)
+        else:
+            out[knob] = ReplayResult(
+                hit, True, tuple(r for r in base.history if r["n_completed"] <= hit))
+    return out
+
+
 def replay_scales(rule: AutoTermination, evidence: Evidence, scales: Sequence[float],
                   first: int | None = None, last: int | None = None) -> dict[float, ReplayResult]:
     """Replays of ``AutoTermination`` at several ``error_scale`` values from one rule object.
 
-    The regret bound and the statistical error of a check depend only on the
-    evidence and ``seed + n`` (not on ``error_scale``), and the rule stops iff
-    ``regret_bound < error_scale * stat_error``. So ``rule`` is replayed with
-    its ``error_scale`` set to the smallest scale (the last to fire) and each
-    scale's stop is read off the same history records. ``rule.error_scale``
-    is restored afterwards.
+    The bound, the statistical error and the trials without improvement of a
+    check depend only on the evidence and ``seed + n`` (not on ``error_scale``),
+    so ``rule`` is replayed with its ``error_scale`` set to the smallest scale
+    (the last to fire) and each scale's stop is read off the same history
+    records by the rule's own decision (:meth:`AutoTermination.stops_on`, the
+    patience included). ``rule.error_scale`` is restored afterwards.
     """
     scales = [float(s) for s in scales]
     if not scales:
@@ -86,21 +111,7 @@ def replay_scales(rule: AutoTermination, evidence: Evidence, scales: Sequence[fl
         base = replay(rule, evidence, first, last)
     finally:
         rule.error_scale = saved
-    out = {}
-    for s in scales:
-        hit = None
-        for r in base.history:
-            b, e = r.get("regret_bound"), r.get("stat_error")
-            if b is None or e is None or not math.isfinite(b):
-                continue
-            if b < s * e:
-                hit = int(r["n_completed"])
-                break
-        if hit is None:
-            out[s] = ReplayResult(base.n_stop, False, base.history)
-        else:
-            out[s] = ReplayResult(hit, True, tuple(r for r in base.history if r["n_completed"] <= hit))
-    return out
+    return read_off(base, scales, rule.stops_on)
 
 
 def replay_knob(
@@ -115,36 +126,18 @@ def replay_knob(
 
     For a family whose decision is a fixed statistic of the evidence compared
     with the knob (``fires(record, knob)`` reads the statistic from the check's
-    history record), the statistic is computed once per check, and each
-    setting's stop is the first check at which it fires. ``rule`` must be
-    built at the setting that fires last (the most patient one), so that its
-    replay covers every check the others need; a setting that would fire at a
-    check where ``fires`` disagrees with the rule's own verdict is a
-    programming error of ``fires`` and raises.
+    history record), the statistic is computed once per check and each
+    setting's stop is read off (:func:`read_off`); ``rule`` must be built at
+    the setting that fires last (the most patient one).
     """
-    base = replay(rule, evidence, first, last)
-    out: dict[float, ReplayResult] = {}
-    for knob in knobs:
-        hit = None
-        for record in base.history:
-            if fires(record, knob):
-                hit = int(record["n_completed"])
-                break
-        if hit is None:
-            if base.fired:
-                raise ValueError(f"setting {knob} never fires but the base rule did: "
-                                 "build the rule at the most patient setting")
-            out[knob] = ReplayResult(base.n_stop, False, base.history)
-        else:
-            out[knob] = ReplayResult(
-                hit, True, tuple(r for r in base.history if r["n_completed"] <= hit))
-    return out
+    return read_off(replay(rule, evidence, first, last), knobs, fires)
 
 
 def _scale_free_signature(rule: AutoTermination) -> tuple:
     """What must agree for two AutoTermination objects to differ only in ``error_scale``."""
     names = ("metric", "mode", "warm_up", "threshold", "cv_error", "delta", "beta_scale",
-             "top_ratio", "top_min", "domain_search", "posterior", "gp_noise", "seed")
+             "top_ratio", "top_min", "domain_search", "posterior", "gp_noise", "seed",
+             "bound", "path_sampling", "patience")
     sig = tuple(repr(getattr(rule, n, None)) for n in names)
     return sig + (id(rule.scheduler), repr(sorted((rule.config_space or {}).items(), key=str)),
                   type(rule))

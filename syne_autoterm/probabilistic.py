@@ -107,7 +107,8 @@ def probabilistic_regret(
     """The ``confidence`` quantile of ``f(x_hat) - min f`` under the posterior's joint paths.
 
     Candidates: the observed points, ``search.n_candidates`` random valid
-    configs and the end of a local search for the lowest LCB; the ``n_joint`` of lowest LCB enter the joint sample with ``x_hat``.
+    configs and the end of a local search for the lowest LCB; the ``n_joint``
+    of lowest LCB enter the joint sample with ``x_hat``.
     A posterior that returns NaN/inf raises :class:`~syne_autoterm.regret.PosteriorError`.
     """
     if len(observed) == 0:

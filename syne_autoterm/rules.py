@@ -40,6 +40,7 @@ __all__ = [
     "ProbabilityOfImprovementRule",
     "rtc",
     "ryc",
+    "trials_without_improvement",
 ]
 
 _OFFLINE_METRIC = "__metric_not_given__"
@@ -62,6 +63,12 @@ def ryc(test_final: float, test_stop: float) -> float:
     if test_final == test_stop:
         return 0.0
     return (test_final - test_stop) / denom
+
+
+def trials_without_improvement(n: int, incumbent: int, warm_up: int) -> int:
+    """Completed trials since the incumbent (position ``incumbent``) arrived, counted from
+    the warm-up: the count ``Conv_k`` stops on, and ``AutoTermination``'s patience."""
+    return n - max(warm_up, incumbent + 1)
 
 
 # ------------------------------------------------------------------ base
@@ -131,7 +138,7 @@ class Convergence(_BaselineRule):
         inc = evidence.incumbent_index()
         if inc is None:
             return Decision(False, "no finite metric value yet")
-        since = n - max(self.warm_up, inc + 1)
+        since = trials_without_improvement(n, inc, self.warm_up)
         details = {"incumbent_trial_id": evidence.trial_ids[inc], "trials_without_improvement": since}
         if since >= self.k:
             return Decision(True, f"stopped: {since} trials without improvement (k={self.k})", details)

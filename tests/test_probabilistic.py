@@ -181,3 +181,13 @@ def test_patience_never_stops_on_broken_evidence():
     record = _rule(patience=120).check(broken.head(150))
     assert not record["stop"], record["reason"]
     assert "no statistical error" in record["reason"]
+
+
+def test_replay_scales_reads_the_patience_stop_like_separate_rules():
+    from syne_autoterm.compare import replay, replay_scales
+
+    ev = _stalled(60, best_at=10)  # tiny folds: only the patience stops it, at n = 50
+    shared = replay_scales(_rule(patience=30), ev, [1e-6, 1.0])
+    for scale, res in shared.items():
+        alone = replay(_rule(patience=30, error_scale=scale), ev)
+        assert (res.n_stop, res.fired) == (alone.n_stop, alone.fired) == (50, True)
