@@ -31,6 +31,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paper_replay as pr  # noqa: E402
 from frontier import LOSS_BUDGETS, dataset_folds  # noqa: E402
+from sweep_checks import runs_with_checks  # noqa: E402
 
 TAUS = tuple(np.round(np.r_[np.linspace(0.3, 0.95, 27), 0.97, 0.98, 0.99], 4))
 LABEL_FACTOR = 0.25
@@ -54,26 +55,18 @@ def check_features(trace: pd.DataFrame) -> pd.DataFrame:
 
 def load(checks: Path, runs_dir: Sequence[Path]) -> list[dict]:
     """One entry per run: its checks' features, labels and outcome of stopping at each n."""
-    trace = pd.read_csv(checks)
     out = []
-    for path in pr.run_files(runs_dir):
-        dataset, model = pr.parse_name(path)
-        mine = trace[(trace.dataset == dataset) & (trace.model == model)]
-        if mine.empty:
-            continue
-        for run in pr.load_runs(path, sorted(mine.seed.unique())):
-            t = mine[mine.seed == run.seed].sort_values("n")
-            last = pr.last_check(run)
-            t = t[t.n <= last]
-            best = np.minimum.accumulate(np.where(np.isfinite(run.evidence.objective),
-                                                  run.evidence.objective, np.inf))
-            gain = best[t.n.to_numpy() - 1] - best[last - 1]
-            label = (gain <= LABEL_FACTOR * t.stat_error.to_numpy(float)).astype(int)
-            outcomes = {int(n): pr.outcome(run.evidence, int(n), last) for n in t.n}
-            outcomes[last] = pr.outcome(run.evidence, last, last)
-            out.append({"dataset": dataset, "model": model, "seed": run.seed, "n": t.n.to_numpy(),
-                        "X": check_features(t).to_numpy(), "y": label, "last": last,
-                        "outcomes": outcomes})
+    for run, t in runs_with_checks(pd.read_csv(checks), runs_dir):
+        last = pr.last_check(run)
+        t = t[t.n <= last]
+        best = run.evidence.best_so_far()
+        gain = best[t.n.to_numpy() - 1] - best[last - 1]
+        label = (gain <= LABEL_FACTOR * t.stat_error.to_numpy(float)).astype(int)
+        outcomes = {int(n): pr.outcome(run.evidence, int(n), last) for n in t.n}
+        outcomes[last] = pr.outcome(run.evidence, last, last)
+        out.append({"dataset": run.dataset, "model": run.model, "seed": run.seed,
+                    "n": t.n.to_numpy(), "X": check_features(t).to_numpy(), "y": label,
+                    "last": last, "outcomes": outcomes})
     return out
 
 

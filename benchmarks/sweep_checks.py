@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paper_replay as pr  # noqa: E402
+
+from syne_autoterm.criterion import stops_on_record  # noqa: E402
 
 # error_scale >= 1: 1 .. 32 with ratio 2**0.25 (decays 0.21 .. 6.72)
 SCALES = tuple(float(f"{2.0 ** (e / 4):.4g}") for e in range(0, 21))
@@ -32,30 +33,33 @@ VARIANT = "autoterm"
 
 
 def stops_from_checks(checks: pd.DataFrame, last: int) -> dict[float, tuple[int, bool]]:
-    """Per error_scale: the first checked ``n`` with ``bound < scale * error`` (else ``last``)."""
-    checks = checks.sort_values("n")
-    bound, error, n = (checks[c].to_numpy(float) for c in ("regret_bound", "stat_error", "n"))
-    ok = np.isfinite(bound) & np.isfinite(error)
+    """Per error_scale: the first checked ``n`` at which the paper's rule stops (else ``last``),
+    by the rule's own decision on each check (no patience, no fixed threshold)."""
+    records = checks.sort_values("n").to_dict("records")
     out = {}
     for s in SCALES:
-        hit = np.flatnonzero(ok & (bound < s * error))
-        out[s] = (int(n[hit[0]]), True) if hit.size else (last, False)
+        hit = next((int(r["n"]) for r in records if stops_on_record(r, s)), None)
+        out[s] = (hit, True) if hit is not None else (last, False)
     return out
 
 
-def per_run_rows(checks: pd.DataFrame, runs_dir: Path, variant: str = VARIANT) -> pd.DataFrame:
-    checks = checks[checks.variant == variant]
-    rows = []
+def runs_with_checks(checks: pd.DataFrame, runs_dir: Path | Sequence[Path]
+                     ) -> Iterator[tuple[pr.Run, pd.DataFrame]]:
+    """Each run of ``runs_dir`` that has logged checks, with its checks (sorted by ``n``)."""
     for path in pr.run_files(runs_dir):
         dataset, model = pr.parse_name(path)
         mine = checks[(checks.dataset == dataset) & (checks.model == model)]
         if mine.empty:
             continue
-        seeds = sorted(int(s) for s in mine.seed.unique())
-        for run in pr.load_runs(path, seeds):
-            last = pr.last_check(run)
-            for s, (n_stop, fired) in stops_from_checks(mine[mine.seed == run.seed], last).items():
-                rows.append(pr._row(run, f"autoterm_{0.21 * s:.4g}", n_stop, fired, ()))
+        for run in pr.load_runs(path, sorted(int(s) for s in mine.seed.unique())):
+            yield run, mine[mine.seed == run.seed].sort_values("n")
+
+
+def per_run_rows(checks: pd.DataFrame, runs_dir: Path, variant: str = VARIANT) -> pd.DataFrame:
+    rows = []
+    for run, mine in runs_with_checks(checks[checks.variant == variant], runs_dir):
+        for s, (n_stop, fired) in stops_from_checks(mine, pr.last_check(run)).items():
+            rows.append(pr._row(run, f"autoterm_{0.21 * s:.4g}", n_stop, fired, ()))
     return pd.DataFrame(rows)
 
 

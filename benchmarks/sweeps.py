@@ -90,18 +90,6 @@ def run_sweep(sweep: Sweep, evidence: Evidence, first: int, last: int
 
 
 # ------------------------------------------------------------------ oracles
-def _incumbents(evidence: Evidence) -> np.ndarray:
-    """Incumbent position after each prefix ``n = 1..len`` (first on ties)."""
-    obj = np.where(np.isfinite(evidence.objective), evidence.objective, np.inf)
-    out = np.zeros(len(obj), dtype=int)
-    best = 0
-    for i in range(len(obj)):
-        if obj[i] < obj[best]:
-            best = i
-        out[i] = best
-    return out
-
-
 def oracle_stops(evidence: Evidence, first: int, last: int) -> dict[str, tuple[int, bool]]:
     """Stops of the two rules that know the future (reference curves, not competitors).
 
@@ -110,14 +98,15 @@ def oracle_stops(evidence: Evidence, first: int, last: int) -> dict[str, tuple[i
     incumbent's Nadeau-Bengio error. ``oracle_test_<L>``: the first ``n`` whose
     incumbent tests at most ``L`` (relative) worse than the final one.
     """
-    inc = _incumbents(evidence)
+    # incumbent position after each prefix (Evidence's own definition: first on ties)
+    inc = {n: evidence.head(n).incumbent_index() for n in range(first, last + 1)}
     obj = evidence.objective
     test = evidence.extras["test_value"]
-    final_obj, final_test = obj[inc[last - 1]], float(test[inc[last - 1]])
+    final_obj, final_test = obj[inc[last]], float(test[inc[last]])
     out: dict[str, tuple[int, bool]] = {}
     errors = {}
     for n in range(first, last + 1):
-        i = int(inc[n - 1])
+        i = inc[n]
         if i not in errors:
             try:
                 errors[i] = nadeau_bengio_error(np.asarray(evidence.folds[i], dtype=float))
@@ -125,11 +114,11 @@ def oracle_stops(evidence: Evidence, first: int, last: int) -> dict[str, tuple[i
                 errors[i] = float("nan")
     for c in ORACLE_VAL_FACTORS:
         stop = next((n for n in range(first, last + 1)
-                     if obj[inc[n - 1]] - final_obj <= c * errors[int(inc[n - 1])]), last)
+                     if obj[inc[n]] - final_obj <= c * errors[inc[n]]), last)
         out[f"oracle_val_{c:g}"] = (stop, stop < last)
     for loss in ORACLE_TEST_LOSSES:
         stop = next((n for n in range(first, last + 1)
-                     if ryc(final_test, float(test[inc[n - 1]])) >= -loss), last)
+                     if ryc(final_test, float(test[inc[n]])) >= -loss), last)
         out[f"oracle_test_{loss:g}"] = (stop, stop < last)
     return out
 
@@ -180,8 +169,10 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
             return ratio is not None and ratio < c
         return fires
 
+    from syne_autoterm.criterion import stops_on_record
+
     stats = {
-        "autoterm_x": below("expected_regret", with_patience=True),
+        "autoterm_x": lambda r, c: stops_on_record(r, c, patience),
         "cand_expected": below("expected_regret"),
         "cand_prbq0.9patience": below("regret_q0.9", with_patience=True),
         "cand_pooled": below("expected_regret", "stat_error_pool", with_patience=True),
@@ -199,6 +190,19 @@ def _ratio(bound: Any, error: Any) -> float | None:
 
 def _method(family: str, c: float) -> str:
     return f"{family}{'' if family.endswith('_x') else '_'}{c:g}"
+
+
+def _read_families(base: compare.ReplayResult,
+                   families: Mapping[str, Callable[[Mapping[str, Any], float], bool]],
+                   keep: tuple[str, ...] = ("autoterm_x",)) -> dict[str, tuple[int, bool, tuple]]:
+    """Every family's settings over :data:`ERROR_SCALES`, read off one replay; the
+    families in ``keep`` keep their checks (for ms_per_check), the others none."""
+    out: dict[str, tuple[int, bool, tuple]] = {}
+    for family, fires in families.items():
+        for c, res in compare.read_off(base, ERROR_SCALES, fires).items():
+            out[_method(family, c)] = (res.n_stop, res.fired,
+                                       res.history if family in keep else ())
+    return out
 
 
 def ours_method_names() -> list[str]:
@@ -241,19 +245,10 @@ def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
     rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
                            posterior="sklearn", seed=0, error_scale=1e-12, patience=None)
     base = compare.replay(rule, evidence, first, last)
-    history = []
-    for record in base.history:
-        record = dict(record)
-        record["stat_error_pool"] = _pooled_error(evidence, int(record["n_completed"]))
-        history.append(record)
-    out: dict[str, tuple[int, bool, tuple]] = {}
-    for family, fires in _ours_statistics(DEFAULT_PATIENCE).items():
-        for c in ERROR_SCALES:
-            hit = next((int(r["n_completed"]) for r in history if fires(r, c)), None)
-            # ours keeps its checks (for ms_per_check); the candidates are read off them
-            kept = tuple(r for r in base.history if hit is None or r["n_completed"] <= hit) \
-                if family == "autoterm_x" else ()
-            out[_method(family, c)] = (hit, True, kept) if hit is not None else (base.n_stop, False, kept)
+    history = tuple({**r, "stat_error_pool": _pooled_error(evidence, int(r["n_completed"]))}
+                    for r in base.history)
+    out = _read_families(compare.ReplayResult(base.n_stop, base.fired, history),
+                         _ours_statistics(DEFAULT_PATIENCE))
     trace = [{"n": int(r["n_completed"]), **{k: r.get(k) for k in TRACE_FIELDS}} for r in history]
     return out, trace
 
@@ -278,9 +273,5 @@ def run_candidates(evidence: Evidence, config_space: dict, first: int, last: int
                            posterior="sklearn", seed=0, error_scale=1e-12, patience=None,
                            gp_noise="folds")
     base = compare.replay(rule, evidence, first, last)
-    fires = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
-    out: dict[str, tuple[int, bool, tuple]] = {}
-    for c in ERROR_SCALES:
-        hit = next((int(r["n_completed"]) for r in base.history if fires(r, c)), None)
-        out[_method(FOLDNOISE, c)] = (hit, True, ()) if hit is not None else (base.n_stop, False, ())
-    return out
+    ours = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
+    return _read_families(base, {FOLDNOISE: ours}, keep=())
