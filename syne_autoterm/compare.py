@@ -330,7 +330,8 @@ def compare_experiment(
     :param fold_metrics: prefix or list of the per-fold scores (None: no CV,
         rules needing folds are left out of the defaults).
     :param rules: named rule objects; default :func:`syne_autoterm.rules.default_rules`
-        (AutoTermination at the paper's decays 0.21/0.5/1.0, Conv_k, Plateau;
+        (AutoTermination's default, the paper's rule at its decays 0.21/0.5/1.0,
+        Conv_k, Plateau;
         with ``peers=True`` also Optuna's Terminator/EMMR and Syne Tune's
         criterion).
     :param test_metric: column of a held-out test metric of each trial, to

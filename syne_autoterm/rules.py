@@ -416,17 +416,22 @@ def default_rules(
     warm_up: int = 20,
     seed: int = 0,
 ) -> dict[str, StoppingRule]:
-    """Named rule settings for comparisons: AutoTermination at the paper's
-    decays (when fold metrics are given), Conv_k, Plateau, optionally EI/PI
+    """Named rule settings for comparisons: AutoTermination's default (``autoterm``)
+    and the paper's rule at its decays (``autoterm_<decay>``: the UCB-LCB bound,
+    no patience; when fold metrics are given), Conv_k, Plateau, optionally EI/PI
     (computed, costly) and the Syne Tune / Optuna peers."""
     from .criterion import AutoTermination, error_scale_from_decay
 
     rules: dict[str, StoppingRule] = {}
     if fold_metrics is not None:
+        rules["autoterm"] = AutoTermination(
+            metric, mode, fold_metrics, config_space=config_space, warm_up=warm_up, seed=seed,
+        )
         for decay in decays:
             rules[f"autoterm_{decay}"] = AutoTermination(
                 metric, mode, fold_metrics, config_space=config_space,
                 warm_up=warm_up, error_scale=error_scale_from_decay(decay), seed=seed,
+                bound="ucb_lcb", patience=None,
             )
     for k in conv_ks:
         rules[f"conv_{k}"] = Convergence(k, metric, mode, warm_up=warm_up)
