@@ -259,6 +259,7 @@ class AutoTermination(StoppingRule):
     """
 
     name = "autoterm"
+    checks_every_count = True  # each GP fit is warm-started from the previous check's
 
     def __init__(
         self,

@@ -99,6 +99,12 @@ class StoppingRule(TunerCallback):
     """
 
     name = "rule"
+    #: Set by a rule whose check at ``n`` completed trials depends on its checks at
+    #: smaller ``n`` (AutoTermination warm-starts each GP fit from the previous one).
+    #: Online, trials that complete together make checks skip counts; such a rule then
+    #: also checks each skipped count, in completion order, so that its decisions are a
+    #: function of the completed trials alone and equal a replay's (``compare``).
+    checks_every_count: bool = False
 
     def __init__(
         self,
@@ -338,8 +344,14 @@ class StoppingRule(TunerCallback):
             key = evidence.key()
             if key == self._last_key or len(evidence) == 0:
                 return False
+            skipped = self._skipped_counts(evidence)
             self._last_key = key
-            record = self.check(evidence, extra=_status_times(status))
+            times = _status_times(status)
+            for n in skipped:
+                if self.check(evidence.head(n), extra={**times, "catch_up": True})["stop"]:
+                    self.stopped = True
+                    return True
+            record = self.check(evidence, extra=times)
             self.stopped = bool(record["stop"])
         except Exception as exc:
             self.log_problem(
@@ -348,6 +360,20 @@ class StoppingRule(TunerCallback):
             )
             return False
         return self.stopped
+
+    def _skipped_counts(self, evidence: Evidence) -> range:
+        """Counts of completed trials between the last online check and this one.
+
+        Only for :attr:`checks_every_count` rules, and only when the new evidence
+        extends the last checked one (same trials, same values, in the same order);
+        counts below ``warm_up`` are not checked (a check there cannot stop).
+        """
+        last = self.history[-1]["n_completed"] if self.history else 0
+        if not self.checks_every_count or not 0 <= last < len(evidence) - 1:
+            return range(0)
+        if last > 0 and evidence.head(last).key() != self._last_key:
+            return range(0)
+        return range(max(last + 1, self.warm_up), len(evidence))
 
     def on_tuning_start(self, tuner: Any) -> None:
         name = getattr(tuner, "name", None)

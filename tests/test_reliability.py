@@ -61,6 +61,7 @@ from syne_autoterm import (
     EvidenceError,
     binomial_error,
     bootstrap_error,
+    compare,
     evidence_from_records,
     nadeau_bengio_error,
     regret_bound,
@@ -1569,3 +1570,52 @@ CASE_NAMES = [
     "cache", "no-space-configs", "no-space-incumbent", "flat-gp-set", "fold-mismatch",
     "other-fold-mismatch", "two-jobs",
 ]
+
+
+# ============================ a decision depends on the evidence, not on when checks ran
+def _bounds_by_count(history) -> dict[int, float]:
+    return {r["n_completed"]: r.get("regret_bound") for r in history
+            if r.get("regret_bound") is not None}
+
+
+def test_checks_that_skip_counts_give_the_replays_decisions():
+    """Trials completing together (2+ workers) made online checks skip counts; each GP fit
+    is warm-started from the previous check's, so the bound at n, and the stop, depended on
+    which counts had been checked (issue 16: online stopped at 28, compare said 26). The
+    rule now checks the skipped counts too: every bound equals the replay's, and so does
+    the stop."""
+    table = _fixed_table(n=26, seed=5)
+    replayed = make_crit(error_scale=1e-9, patience=None)
+    compare.replay(replayed, table.evidence())
+    online = make_crit(error_scale=1e-9, patience=None)
+    for n in (3, 7, 8, 12, 13, 19, 26):  # counts completed by the time of each status
+        online(_status_of(Table(table.rows[:n], table.k)))
+    want, got = _bounds_by_count(replayed.history), _bounds_by_count(online.history)
+    # before: the bound at the 6 counts checked online was 3.8 to 5.9 times the replay's
+    assert all(math.isclose(got[n], want[n], rel_tol=1e-9) for n in got)
+    assert sorted(got) == sorted(want) == list(range(WARM, 27))
+    assert [r["n_completed"] for r in online.history if r.get("catch_up")] == [
+        5, 6, 9, 10, 11, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25]
+
+
+def test_a_skipped_count_that_stops_stops_online_at_that_count():
+    table = _fixed_table(n=20, seed=5)
+    replayed = make_crit(error_scale=1e3, patience=None)
+    stop = compare.replay(replayed, table.evidence()).n_stop
+    online = make_crit(error_scale=1e3, patience=None)
+    assert online(_status_of(Table(table.rows[:stop + 4], table.k)))
+    assert online.history[-1]["n_completed"] == stop and online.history[-1]["catch_up"]
+
+
+def test_evidence_that_is_not_an_extension_is_not_caught_up():
+    """Evidence whose first trials are not the ones last checked (the collector freezes
+    completed trials, so only a changed collector could do this) has no skipped counts to
+    replay: one check, on what it shows."""
+    table = _fixed_table(n=20, seed=5)
+    online = make_crit(error_scale=1e-9, patience=None)
+    online(_status_of(Table(table.rows[:10], table.k)))
+    assert list(online._skipped_counts(table.evidence())) == list(range(11, 20))
+    changed = table.copy()
+    changed.rows[2]["error"] += 0.5
+    assert list(online._skipped_counts(changed.evidence())) == []
+    assert list(make_crit()._skipped_counts(table.evidence())) == list(range(WARM, 20))
