@@ -48,6 +48,7 @@ BOUNDS = ("expected", "probabilistic", "ucb_lcb")
 # the default bound, and the patience after which a run without improvement stops anyway.
 DEFAULT_ERROR_SCALE = 0.8409  # 2**-0.25 as on the frontier grid (autoterm_x0.8409)
 DEFAULT_PATIENCE = 120
+DEFAULT_REFIT_GROWTH = 1.1
 ERROR_ESTIMATORS = ("cv", "bootstrap", "binomial")
 
 # Noise floors (standardised units) of the retries after a failed GP fit.
@@ -56,6 +57,30 @@ RETRY_JITTERS = (1e-4, 1e-2)
 # The authors' ``decay`` is a multiple of the 0.21 variance factor of 10-fold CV
 # (sqrt(1/10 + 1/9) = 0.459...): threshold = incumbent_std / 0.21 * decay.
 PAPER_VARIANCE_FACTOR = 0.21
+
+
+def refit_point(n: int, first: int, growth: float) -> int:
+    """The count at or below ``n`` where GP hyperparameters were last optimised.
+
+    The schedule is fixed by counts alone: ``first``, then each point ``growth``
+    times the previous (rounded up, at least one more), so that a check's
+    hyperparameters depend on the completed trials, never on which checks ran.
+    Below ``first`` every count is its own point.
+    """
+    if n <= first:
+        return n
+    point = first
+    while True:
+        following = max(point + 1, math.ceil(point * growth - 1e-9))
+        if following > n:
+            return point
+        point = following
+
+
+def _refit_key(fitter: Any, evidence: Evidence, usable: np.ndarray, point: int) -> tuple:
+    """Identity of a refit: the fitter, and the shortest prefix holding ``point`` usable trials."""
+    length = int(np.flatnonzero(usable)[point - 1]) + 1 if point > 0 else 0
+    return getattr(fitter, "name", "?"), length, evidence.head(length).key()
 
 
 def error_scale_from_decay(decay: float) -> float:
@@ -189,6 +214,13 @@ class AutoTermination(StoppingRule):
         with ``n`` usable trials use ``seed + n`` (modulo 2**32), so replaying a
         trajectory gives the same decisions and trials left out as broken change
         nothing; an integer in ``[0, 2**32 - 1]`` (a numpy seed).
+    :param refit_growth: the GP's hyperparameters are optimised (from a fixed
+        start) at ``warm_up`` completed trials and again each time the count has
+        grown by this factor (1.1: at 20, 22, 25, 28, ... 192 trials, 23 fits in
+        200 trials); the checks in between keep them and only condition the GP
+        on the new trials. The schedule depends on the count alone, so a
+        decision is a function of the completed trials, whichever checks ran.
+        1.0 optimises at every check.
     :param error_estimator: how the incumbent's statistical error is estimated.
 
         * ``"cv"`` (default): Nadeau-Bengio corrected std of the k fold scores
@@ -259,7 +291,8 @@ class AutoTermination(StoppingRule):
     """
 
     name = "autoterm"
-    checks_every_count = True  # each GP fit is warm-started from the previous check's
+    # a count skipped online could have been a stop: checked, so online stops where a replay does
+    checks_every_count = True
 
     def __init__(
         self,
@@ -290,6 +323,7 @@ class AutoTermination(StoppingRule):
         bound: str = "expected",
         path_sampling: PathSampling | None = None,
         patience: int | None = DEFAULT_PATIENCE,
+        refit_growth: float = DEFAULT_REFIT_GROWTH,
     ):
         if bound not in BOUNDS:
             raise ValueError(f"bound must be one of {BOUNDS}, got {bound!r}")
@@ -353,10 +387,13 @@ class AutoTermination(StoppingRule):
         self.bound = bound
         self.patience = None if patience is None else check_int("patience", patience, 1)
         self.path_sampling = path_sampling if path_sampling is not None else PathSampling()
+        self.refit_growth = check_float("refit_growth", refit_growth, positive=True)
+        if self.refit_growth < 1.0:
+            raise ValueError(f"refit_growth must be >= 1, got {refit_growth!r}")
         self._fitters: dict[str, Any] = {}
 
     def _transient_attributes(self) -> tuple[str, ...]:
-        return (*super()._transient_attributes(), "_encoded_rows")
+        return (*super()._transient_attributes(), "_encoded_rows", "_refits")
 
     def __setstate__(self, state: dict) -> None:
         # rules pickled before these options existed
@@ -367,6 +404,7 @@ class AutoTermination(StoppingRule):
         state.setdefault("bound", "ucb_lcb")
         state.setdefault("patience", None)
         state.setdefault("path_sampling", PathSampling())
+        state.setdefault("refit_growth", DEFAULT_REFIT_GROWTH)
         super().__setstate__(state)
 
     # ------------------------------------------------------------ plumbing
@@ -576,6 +614,53 @@ class AutoTermination(StoppingRule):
         return regret_bound(posterior, features, beta, encoder.random, encoder.snap,
                             self.domain_search, rng)
 
+    # ------------------------------------------------------------ the GP's data
+    def _top_set(self, objective: np.ndarray, usable: np.ndarray) -> np.ndarray:
+        """Indices the GP is fitted on: the best of the usable trials (the paper's top set)."""
+        idx = np.flatnonzero(usable)
+        return idx[top_n_mask(objective[idx], self.top_ratio, self.top_min)]
+
+    def _remember_refit(self, key: tuple, posterior: Any) -> None:
+        """Keep the hyperparameters optimised at a refit point for the checks up to the next.
+
+        Only the latest point is kept: counts only grow within a job."""
+        hyperparameters = getattr(posterior, "hyperparameters", None)
+        if hyperparameters is not None:
+            self.__dict__["_refits"] = {key: hyperparameters}
+
+    def _kept_hyperparameters(self, evidence: Evidence, encoder: Any, usable: np.ndarray) -> Any:
+        """The primary GP's hyperparameters optimised at this check's refit point.
+
+        The schedule counts usable trials (as the random draws do), so trials left
+        out as broken change nothing. Fitted here, on the shortest prefix of the
+        trials with that many usable ones, when no check ran there (a restart,
+        trials completing together); None when they cannot be had (this check then
+        optimises its own, a function of its data too).
+        """
+        fitter = self._fitter()
+        point = refit_point(int(usable.sum()), self.warm_up, self.refit_growth)
+        key = _refit_key(fitter, evidence, usable, point)
+        known = self.__dict__.get("_refits", {})
+        if key in known:
+            return known[key]
+        head = evidence.head(key[1])
+        usable = usable[: len(head)]
+        objective = head.objective
+        features = self._encode_reusing(encoder, head.configs)
+        top = self._top_set(objective, usable)
+        if len(top) < 2 or _nothing_to_model(objective, np.flatnonzero(usable), top) is not None:
+            return None
+        noise = None
+        if self.gp_noise == "folds":
+            audit = self._audit(head) if self.error_estimator != "binomial" else None
+            noise = self._trial_noise(head, usable, audit)[top]
+        try:
+            posterior = fitter.fit(features[top], objective[top], noise)
+        except Exception:
+            return None
+        self._remember_refit(key, posterior)
+        return getattr(posterior, "hyperparameters", None)
+
     # ------------------------------------------------------------ the rule
     def decide(self, evidence: Evidence) -> Decision:
         problems: list[str] = []
@@ -668,7 +753,7 @@ class AutoTermination(StoppingRule):
                 f"{len(idx) - n_unique} usable trial(s) repeat an earlier config: all kept (the "
                 "GP's noise model averages repeated observations)",
             )
-        top = idx[top_n_mask(objective[idx], self.top_ratio, self.top_min)]
+        top = self._top_set(objective, usable)
         flat = _nothing_to_model(objective, idx, top)
         if flat is not None:
             problem(
@@ -685,12 +770,18 @@ class AutoTermination(StoppingRule):
         beta = beta_schedule(encoder.n_hyperparameters, len(top), self.delta, self.beta_scale)
 
         bound, used, jitter = None, None, 0.0
+        n_usable = len(idx)
+        refit_here = refit_point(n_usable, self.warm_up, self.refit_growth) == n_usable
+        kept = None if refit_here else self._kept_hyperparameters(evidence, encoder, usable)
         for attempt, (fitter, jitter) in enumerate(self._fit_attempts()):
             try:
-                if jitter > 0:
-                    posterior = fitter.fit(features, objective[top], noise, jitter=jitter)
-                else:
-                    posterior = fitter.fit(features, objective[top], noise)
+                kwargs: dict[str, Any] = {"jitter": jitter} if jitter > 0 else {}
+                if attempt == 0 and kept is not None:
+                    kwargs["hyperparameters"] = kept
+                posterior = fitter.fit(features, objective[top], noise, **kwargs)
+                if attempt == 0 and refit_here:
+                    self._remember_refit(_refit_key(fitter, evidence, usable, n_usable),
+                                         posterior)
                 # seeded by the number of usable trials, so that trials left out (broken
                 # metric or config) change nothing, the random draws included
                 rng = np.random.RandomState((self.seed + len(idx)) % (MAX_SEED + 1))
@@ -700,11 +791,6 @@ class AutoTermination(StoppingRule):
                 bound, used = candidate, fitter
                 break
             except Exception as exc:
-                if hasattr(fitter, "reset"):
-                    try:
-                        fitter.reset()
-                    except Exception:
-                        pass
                 problem(
                     f"gp-fit-failed:{getattr(fitter, 'name', type(fitter).__name__)}",
                     f"GP fit/posterior failed ({getattr(fitter, 'name', '?')}, jitter {jitter:g}: "

@@ -44,6 +44,12 @@ class BoTorchGPPosterior:
             cov = mvn.covariance_matrix.reshape(len(mean), len(mean)).numpy()
         return mean * self._y_std + self._y_mean, cov * self._y_std**2
 
+    @property
+    def hyperparameters(self) -> dict[str, np.ndarray]:
+        """The fitted parameters (numpy, pickle-safe): pass to :meth:`BoTorchGP.fit` to
+        refit without optimising."""
+        return {name: p.detach().numpy().copy() for name, p in self._model.named_parameters()}
+
 
 class BoTorchGP:
     """``SingleTaskGP`` fitted by ``fit_gpytorch_mll`` (type-II ML, botorch's priors).
@@ -59,10 +65,6 @@ class BoTorchGP:
     def __init__(self, input_warping: bool = False, seed: int = 0):
         self.input_warping = input_warping
         self.seed = seed
-        # Hyperparameters of the last fit, as numpy arrays (pickle-safe): the
-        # next fit starts from them. Measured fits 3091 / 2064 / 12354 ms ->
-        # 1143 / 278 / 981 ms at 50 / 200 / 1000 trials, same marginal likelihood.
-        self._last_hyperparameters: dict[str, np.ndarray] | None = None
 
     def fit(
         self,
@@ -70,8 +72,14 @@ class BoTorchGP:
         objective: np.ndarray,
         noise_var: np.ndarray | None = None,
         jitter: float = 0.0,
+        hyperparameters: dict[str, np.ndarray] | None = None,
     ) -> BoTorchGPPosterior:
         """Fit on standardised objective values (so any metric scale works).
+
+        An optimising fit starts from botorch's defaults under ``seed``, so it
+        depends on its data alone (see :class:`~syne_autoterm.posterior.SklearnGP`);
+        ``hyperparameters`` of an earlier posterior are loaded instead and not
+        optimised.
 
         ``jitter`` (standardised units) floors the noise variance: the known
         ``noise_var``, or the learned noise level through its constraint.
@@ -107,30 +115,24 @@ class BoTorchGP:
             warnings.simplefilter("ignore")  # gpytorch NumericalWarning / botorch input warnings
             kwargs = {"likelihood": likelihood} if likelihood is not None else {}
             model = SingleTaskGP(X, Y, train_Yvar=Yvar, input_transform=warp, **kwargs)
-            self._warm_start(model)
-            fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
-        self._last_hyperparameters = {
-            name: p.detach().numpy().copy() for name, p in model.named_parameters()
-        }
+            if hyperparameters is not None:
+                _load(model, hyperparameters)
+            else:
+                fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
         model.eval()
         return BoTorchGPPosterior(model, y_mean, y_std)
 
 
-    def _warm_start(self, model) -> None:
-        """Start from the previous fit's hyperparameters where shapes still match."""
-        import torch
+def _load(model, hyperparameters: dict[str, np.ndarray]) -> None:
+    """Set ``model``'s parameters; a name or shape that does not match is an error."""
+    import torch
 
-        if not self._last_hyperparameters:
-            return
-        with torch.no_grad():
-            for name, param in model.named_parameters():
-                saved = self._last_hyperparameters.get(name)
-                if saved is not None and tuple(saved.shape) == tuple(param.shape) \
-                        and np.all(np.isfinite(saved)):
-                    param.copy_(torch.as_tensor(saved, dtype=param.dtype))
-
-    def reset(self) -> None:
-        self._last_hyperparameters = None
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            saved = hyperparameters.get(name)
+            if saved is None or tuple(saved.shape) != tuple(param.shape):
+                raise ValueError(f"hyperparameter {name!r} does not fit this model")
+            param.copy_(torch.as_tensor(saved, dtype=param.dtype))
 
 
 def is_botorch_searcher(searcher) -> bool:
