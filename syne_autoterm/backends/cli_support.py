@@ -128,6 +128,8 @@ def add_sagemaker_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between two status/log polls of one job",
     )
     g.add_argument("--sm-endpoint-url", default=None, help=argparse.SUPPRESS)
+    # Seconds a job's log is still read after it ended (CloudWatch lags); tests shorten it.
+    g.add_argument("--sm-log-grace-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
     if not _has_option(parser, "--remote"):
         g.add_argument(
             "--remote",
@@ -199,6 +201,7 @@ def make_sagemaker_backend_from_args(args: argparse.Namespace, entry_point: str)
         job_name_prefix=args.sm_job_name_prefix,
         metrics_names=args.sm_metric,
         poll_interval=args.sm_poll_interval,
+        final_log_grace_seconds=getattr(args, "sm_log_grace_seconds", 10.0),
         region_name=args.sm_region,
         endpoint_url=args.sm_endpoint_url,
     )

@@ -37,6 +37,7 @@ import dill
 from syne_tune import Tuner
 from syne_tune.backend.trial_status import Status
 from syne_tune.constants import ST_TUNER_DILL_FILENAME
+from syne_tune.results_callback import StoreResultsCallback
 from syne_tune.util import experiment_path
 
 from . import _packaging
@@ -94,6 +95,12 @@ class ResumableTuner(Tuner):
             os.fsync(fh.fileno())
         os.replace(tmp, target)
         self.trial_backend.on_tuner_save()
+        if folder is None:
+            # The results file then holds what the snapshot holds (Syne Tune
+            # writes it only when a result arrives at least 5-10 s after the last).
+            for callback in self.callbacks:
+                if isinstance(callback, StoreResultsCallback) and callback.csv_file:
+                    callback.store_results()
 
     def _schedule_new_task(self) -> Any:
         # Save right after each new job, so a crash leaves at most one job that
@@ -122,11 +129,6 @@ class ResumableTuner(Tuner):
             if self.tuning_status is not None:  # saved after run() began: it always is
                 trial = backend._trial_dict[trial_id]
                 self.tuning_status.update({trial_id: (trial, Status.in_progress)}, [])
-        if len(running) > self.n_workers:
-            logger.warning(
-                "%d trials still run, more than n_workers=%d", len(running), self.n_workers
-            )
-            self.n_workers = len(running)
         self._first_check = True
         self.metadata.setdefault("autoterm_sessions", []).append(
             {"session": self.session, "started": time.time(), "reattached": sorted(running)}
@@ -191,7 +193,15 @@ class ResumableTuner(Tuner):
         if self._reattach_ids:
             running_trials_ids.update(self._reattach_ids)
             self._reattach_ids = set()
-        return super()._process_new_results(running_trials_ids=running_trials_ids)
+        # A state older than its jobs can hold more running trials than workers
+        # (a finished trial not yet read plus the job that replaced it): allow
+        # them until they are done, then go back to the run's n_workers.
+        wanted = getattr(self, "_n_workers_wanted", self.n_workers)
+        self._n_workers_wanted = wanted
+        self.n_workers = max(wanted, len(running_trials_ids))
+        done, results = super()._process_new_results(running_trials_ids=running_trials_ids)
+        self.n_workers = max(wanted, len(running_trials_ids - set(done)))
+        return done, results
 
     def _schedule_new_tasks(self, running_trials_ids: set[int]) -> None:
         if self._stop_pending:
