@@ -464,3 +464,45 @@ def test_resume_errors_are_one_line_and_delete_nothing(aws, tmp_path, capsys):
     _one_line_error(
         capsys, ["tune", "--resume", "x", "--backend", "sagemaker", "--remote"], "--remote"
     )  # fmt: skip
+
+
+def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys):
+    """``syne-autoterm stop`` while the loop is dead: the resume reads what finished,
+    stops the running jobs and starts none."""
+    endpoint, clients = aws
+    folder = tmp_path / "syne-tune"  # the fixture's $SYNETUNE_FOLDER, shared with the subprocess
+    env = _env(tmp_path, folder)
+    jobs = Jobs(clients["logs"])
+    log = tmp_path / "tuner.log"
+    cmd = [sys.executable, "-m", "syne_autoterm.cli"]
+    proc = _start(cmd + _tune_argv(endpoint), env, tmp_path, log)
+    try:
+        _first_session(
+            jobs, proc, lambda: next(iter(folder.glob("crash*/tuner.dill")), None), log_reads, False
+        )
+        run = _run_dir(folder)
+        assert cli.main(["stop", run.name]) == 0
+        out = capsys.readouterr().out
+        assert f"{PREFIX}/{run.name}/state/STOP" in out and "autoterm_stop_requested" in out
+        created = len(jobs.streams)
+        resumed = _start(cmd + ["tune", "--resume", run.name], env, tmp_path, log)
+        resumed.wait(60)
+        text = log.read_text()
+        assert resumed.returncode == 0, text[-3000:]
+        assert "a stop was decided before the restart" in text
+        assert len(jobs.streams) == created == 6, "a trial was started after the stop"
+        statuses = {t: _moto_job(n).training_job_status for t, n in jobs.names.items()}
+        assert statuses == {0: "Completed", 1: "Completed", 2: "Completed", 3: "Completed",
+                            4: "Stopped", 5: "Stopped"}  # fmt: skip
+        import pandas as pd
+
+        df = pd.read_csv(run / "results.csv.zip")
+        assert sorted(df["trial_id"]) == [0, 1, 2, 3]  # each once, also the split report
+        # Jobs that ended while the loop was down are read to their end: completed trials.
+        rows = dill.loads((run / "tuner.dill").read_bytes()).tuning_status.trial_rows
+        assert [rows[t]["status"] for t in range(4)] == ["Completed"] * 4, rows
+        assert read_trace(run / cli.TRACE_FILE)[-1]["n_completed"] == 4
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        jobs.close()

@@ -174,7 +174,10 @@ class ResumableTuner(Tuner):
 
     def _stop_condition(self) -> bool:
         if not self._first_check:
-            return super()._stop_condition() or self._external_stop()
+            stop = super()._stop_condition() or self._external_stop()
+            if stop and self._stop_pending and self._draining():
+                return False  # a job that ended while we were down: read its log to the end
+            return stop
         # First check of a resumed run: a stop decided while the process was
         # down still holds, but the jobs that finished meanwhile are read first
         # (one pass that starts nothing new).
@@ -188,6 +191,10 @@ class ResumableTuner(Tuner):
             )
             return not self._reattach_ids
         return False
+
+    def _draining(self) -> bool:
+        draining = getattr(self.trial_backend, "draining_trial_ids", None)
+        return bool(draining()) if draining is not None else False
 
     def _process_new_results(self, running_trials_ids: set[int]) -> Any:
         if self._reattach_ids:

@@ -737,6 +737,17 @@ class SageMakerBackend(TrialBackend):
                 out.append(trial_id)
         return sorted(out)
 
+    def draining_trial_ids(self) -> list[int]:
+        """Trials whose job has ended but whose log is still read (``final_log_grace_seconds``)."""
+        return sorted(
+            tid
+            for tid, st in self._trials.items()
+            if st.override is None
+            and st.runs
+            and st.runs[-1].sm_status in TERMINAL_JOB_STATUSES
+            and not st.runs[-1].final_drained
+        )
+
     def reattach(self) -> list[int]:
         """Prepare a backend loaded from a saved state to carry on; return adopted trial ids.
 
