@@ -506,3 +506,26 @@ def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         jobs.close()
+
+
+def test_s3_stop_marker_reaches_a_backend_without_local_files(aws, tmp_path, capsys):
+    """``stop NAME --sm-s3-prefix`` (a --remote run: no local folder) -> the tuner's backend sees it."""
+    from syne_autoterm.backends import SageMakerBackend
+
+    endpoint, clients = aws
+    script = tmp_path / "train.py"
+    script.write_text("")
+    backend = SageMakerBackend(
+        entry_point=str(script), image_uri=IMAGE, role_arn=ROLE, s3_prefix=PREFIX,
+        region_name=REGION, endpoint_url=endpoint, stop_check_interval=3600,
+    )  # fmt: skip
+    backend.set_path(results_root=str(tmp_path / "remote-run"), tuner_name="remote-run")
+    assert not backend.stop_requested(force=True)
+    argv = ["stop", "remote-run", "--sm-s3-prefix", PREFIX, "--sm-endpoint-url", endpoint]
+    _one_line_error(capsys, argv, "no run named 'remote-run'")  # no state mirrored yet
+    (tmp_path / "remote-run").mkdir()
+    (tmp_path / "remote-run" / "tuner.dill").write_bytes(b"state")
+    backend.on_tuner_save()  # the mirror a remote tuner writes with every snapshot
+    assert cli.main(argv) == 0
+    assert not backend.stop_requested(), "checked at most every stop_check_interval"
+    assert backend.stop_requested(force=True)
