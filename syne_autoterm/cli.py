@@ -4,6 +4,8 @@
     syne-autoterm tune --dataset keel:phoneme --model rf --searcher random --workers 2
     syne-autoterm explain EXPERIMENT        # rebuild the summary and the PNG
     syne-autoterm compare EXPERIMENT        # replay every stopping rule on a stored job
+    syne-autoterm tune --resume NAME        # continue a SageMaker run whose process died
+    syne-autoterm stop NAME                 # ask a run to stop (now, or when it resumes)
 
 User errors (unknown dataset, missing target, bad option) print one line and
 exit with status 2; they never end in a traceback.
@@ -123,11 +125,17 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--remote", action="store_true",
                       help="with --backend sagemaker: run the tuning loop itself on SageMaker")
     tune.add_argument("--name", default=None, help="experiment name prefix")
+    tune.add_argument("--resume", default=None, metavar="NAME",
+                      help="continue run NAME (a SageMaker run whose tuning process died); "
+                           "its other options are the saved ones")
     tune.add_argument("--sleep-time", type=float, default=1.0, help="tuner loop sleep (s)")
     _add_backend_arguments(tune)
 
     explain = sub.add_parser("explain", help="rebuild the summary and PNG of a stored experiment")
     explain.add_argument("experiment", help="experiment name (or path) under ~/syne-tune")
+
+    stop = sub.add_parser("stop", help="ask a tuning run to stop (now, or when it is resumed)")
+    _add_stop_arguments(stop)
 
     compare = sub.add_parser("compare", help="replay every stopping rule on a stored experiment")
     compare.add_argument("experiment", help="experiment name (or path)")
@@ -145,6 +153,12 @@ def _add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     except ImportError:  # the SageMaker backend is optional
         return
     add_sagemaker_arguments(parser)
+
+
+def _add_stop_arguments(parser: argparse.ArgumentParser) -> None:
+    from .backends.cli_support import add_stop_arguments
+
+    add_stop_arguments(parser)
 
 
 # ------------------------------------------------------------------------ tune
@@ -262,15 +276,18 @@ def _check_data(dataset: Any, args: argparse.Namespace) -> None:
 
 def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
     check_tune_args(args)
+    if args.resume:
+        return _resume(args, argv)
     if args.remote:
         from .backends.cli_support import launch_remote_from_args
 
         return int(launch_remote_from_args(args, list(argv)) or 0)
     dataset = _load_dataset_or_fail(args.dataset)
     _check_data(dataset, args)
-    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune import StoppingCriterion
     from syne_tune.results_callback import StoreResultsCallback
 
+    from .backends.resume import ResumableTuner as Tuner
     from .workloads.datasets import dataset_slug
     from .workloads.train import TRAIN_SCRIPT, train_config_space
 
@@ -325,6 +342,29 @@ def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
     history = list(rule.history) if rule is not None else []
     budget_reason = _budget_reason(args, stop, tuner)
     return _finish(out_dir, tuner.name, metadata["autoterm"], history, seconds, budget_reason)
+
+
+def _resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """``tune --resume NAME``: the saved run goes on; its summary as after ``tune``."""
+    from .backends.cli_support import resume_from_args
+    from .backends.resume import ResumeError
+    from .rule import StoppingRule
+
+    try:
+        tuner, seconds = resume_from_args(args, argv)
+    except ResumeError as exc:
+        raise CliError(str(exc)) from None
+    rule = StoppingRule.find_in(tuner)
+    meta = (tuner.metadata or {}).get("autoterm")
+    if not isinstance(meta, dict):
+        print(f"Resumed run {tuner.name} ended: {tuner.tuner_path}")
+        return 0
+    n = tuner.tuning_status.num_trials_completed
+    why = "the safety-net budget ended the job" if getattr(
+        tuner.stop_criterion, "budget_fired", False) else "the job ended"
+    return _finish(Path(tuner.tuner_path), tuner.name, meta,
+                   list(rule.history) if rule is not None else [], seconds,
+                   f"{why} after {n} completed trials")
 
 
 def _budget_reason(args: argparse.Namespace, stop: AnyOf, tuner: Any) -> str:
@@ -506,6 +546,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return explain(args)
         if args.command == "compare":
             return compare(args)
+        if args.command == "stop":
+            from .backends.cli_support import stop_from_args
+            from .backends.resume import ResumeError
+
+            try:
+                return stop_from_args(args)
+            except ResumeError as exc:
+                raise CliError(str(exc)) from None
     except CliError as exc:
         return _fail(str(exc))
     except (ValueError, OSError) as exc:  # a library's own check of the user's input

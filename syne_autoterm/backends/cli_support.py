@@ -6,7 +6,10 @@ everything SageMaker-specific so the CLI stays free of boto3 details:
 * :func:`add_sagemaker_arguments` adds an argument group to the ``tune`` parser;
 * :func:`make_sagemaker_backend_from_args` builds the ``SageMakerBackend``;
 * :func:`launch_remote_from_args` starts the tuning loop itself on SageMaker
-  (``--remote``) and forwards the original arguments.
+  (``--remote``) and forwards the original arguments;
+* :func:`resume_from_args` continues a run whose tuning process died
+  (``tune --resume NAME``) and :func:`stop_from_args` asks a run to stop
+  (``syne-autoterm stop NAME``), running or not.
 
 Defaults for the three required settings can come from the environment
 (``SYNE_AUTOTERM_SM_IMAGE_URI``, ``SYNE_AUTOTERM_SM_ROLE_ARN``,
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,6 +128,8 @@ def add_sagemaker_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between two status/log polls of one job",
     )
     g.add_argument("--sm-endpoint-url", default=None, help=argparse.SUPPRESS)
+    # Seconds a job's log is still read after it ended (CloudWatch lags); tests shorten it.
+    g.add_argument("--sm-log-grace-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
     if not _has_option(parser, "--remote"):
         g.add_argument(
             "--remote",
@@ -146,6 +153,12 @@ def add_sagemaker_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="PIP_SPEC",
         help="extra pip requirement for the remote tuner job (repeatable)",
+    )
+    g.add_argument(
+        "--sm-remote-spot",
+        action="store_true",
+        help="run the remote tuner job on managed spot capacity; an interrupted job "
+        "resumes from its last checkpoint",
     )
     g.add_argument(
         "--sm-remote-no-wait",
@@ -188,6 +201,7 @@ def make_sagemaker_backend_from_args(args: argparse.Namespace, entry_point: str)
         job_name_prefix=args.sm_job_name_prefix,
         metrics_names=args.sm_metric,
         poll_interval=args.sm_poll_interval,
+        final_log_grace_seconds=getattr(args, "sm_log_grace_seconds", 10.0),
         region_name=args.sm_region,
         endpoint_url=args.sm_endpoint_url,
     )
@@ -224,6 +238,7 @@ def launch_remote_from_args(
         source_dir=args.sm_source_dir,
         instance_type=args.sm_remote_instance_type,
         max_run_seconds=args.sm_remote_max_run_seconds,
+        use_spot=bool(getattr(args, "sm_remote_spot", False)),
         environment=dict(args.sm_env),
         tags=dict(args.sm_tag),
         extra_requirements=extra,
@@ -233,3 +248,67 @@ def launch_remote_from_args(
         poll_interval=max(args.sm_poll_interval, 1.0),
     )
     return 1 if result.status in ("Failed", "Stopped") else 0
+
+
+def _backend_given(argv: Sequence[str]) -> str | None:
+    """The ``--backend`` the user typed (argparse's default is not a choice)."""
+    for i, tok in enumerate(argv):
+        if tok.startswith("--backend="):
+            return tok.split("=", 1)[1]
+        if tok == "--backend" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def resume_from_args(args: argparse.Namespace, argv: Sequence[str]) -> tuple[Any, float]:
+    """``syne-autoterm tune --resume NAME``: load run NAME, re-attach, run to the end.
+
+    Every other ``tune`` option is taken from the saved run; ``--backend``, if
+    typed, must match it, and ``--sm-s3-prefix`` lets the state come from S3.
+    Raises :class:`~syne_autoterm.backends.resume.ResumeError` (one line) when
+    the run cannot be resumed. Returns the tuner and the seconds this session ran.
+    """
+    from .resume import ResumeError, load_run
+
+    if getattr(args, "remote", False):
+        raise ResumeError(
+            "--resume cannot be combined with --remote: a remote tuning job resumes by "
+            "itself from its checkpoint when SageMaker restarts it; run --resume here instead"
+        )
+    tuner = load_run(
+        args.resume,
+        backend=_backend_given(argv),
+        s3_prefix=getattr(args, "sm_s3_prefix", None),
+        region_name=getattr(args, "sm_region", None),
+        endpoint_url=getattr(args, "sm_endpoint_url", None),
+    )
+    start = time.perf_counter()
+    tuner.run()
+    return tuner, time.perf_counter() - start
+
+
+def add_stop_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``syne-autoterm stop NAME``."""
+    parser.add_argument("name", help="the run's name (its folder under $SYNETUNE_FOLDER)")
+    parser.add_argument(
+        "--sm-s3-prefix",
+        default=os.environ.get(ENV_S3_PREFIX),
+        help="for a run with no local folder (--remote): its s3://bucket/prefix",
+    )
+    parser.add_argument("--sm-region", default=None, help="AWS region")
+    parser.add_argument("--sm-endpoint-url", default=None, help=argparse.SUPPRESS)
+
+
+def stop_from_args(args: argparse.Namespace, out: Any = None) -> int:
+    """``syne-autoterm stop NAME``: leave stop markers; the tuner (now or on resume) obeys."""
+    from .resume import request_stop
+
+    where = request_stop(
+        args.name,
+        s3_prefix=args.sm_s3_prefix,
+        region_name=args.sm_region,
+        endpoint_url=args.sm_endpoint_url,
+    )
+    stream = out if out is not None else sys.stdout
+    stream.write(f"Stop requested for {args.name}: {', '.join(where)}\n")
+    return 0

@@ -7,7 +7,9 @@ ONE cheap training job whose entry point runs ``python -m syne_autoterm.cli
 tune --backend sagemaker ...`` with the same arguments; that job then starts
 the trial jobs itself. Results are written under ``/opt/ml/checkpoints``, which
 SageMaker keeps in sync with S3 while the job runs, so they can be read back at
-any time (and after the job ends, also from ``output/model.tar.gz``).
+any time (and after the job ends, also from ``output/model.tar.gz``). The tuner
+state (``tuner.dill``) is saved there too, so a job that SageMaker restarts
+(``--sm-remote-spot`` interruptions) resumes its run (``tune --resume``).
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ env["PYTHONPATH"] = str(here) + os.pathsep + env.get("PYTHONPATH", "")
 env.setdefault("SYNETUNE_FOLDER", "{results_dir}")
 env.setdefault("PYTHONUNBUFFERED", "1")
 Path(env["SYNETUNE_FOLDER"]).mkdir(parents=True, exist_ok=True)
+# A restarted job (spot interruption, retry) finds its last checkpoint here,
+# restored by SageMaker from S3: it resumes that run instead of starting anew.
+saved = sorted(Path(env["SYNETUNE_FOLDER"]).glob("*/tuner.dill"), key=lambda p: p.stat().st_mtime)
+if saved and "--resume" not in argv:
+    argv = argv + ["--resume", saved[-1].parent.name]
+    print(f"[autoterm-remote] resuming {{saved[-1].parent.name}} from its checkpoint", flush=True)
 shown = [a.split("=")[0] + "=***" if p == "--sm-env" else a for p, a in zip([""] + argv, argv)]
 shown = ["=".join(a.split("=")[:2]) + "=***" if a.startswith("--sm-env=") else a for a in shown]
 print("[autoterm-remote] running: python -m syne_autoterm.cli " + " ".join(shown), flush=True)

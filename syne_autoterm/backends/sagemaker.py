@@ -50,12 +50,16 @@ from ._sagemaker_jobs import (
     validate_role_arn,
 )
 from ._sagemaker_logs import JobLogTail
+from ._sagemaker_reattach import find_run_jobs
 
 logger = logging.getLogger(__name__)
 
 #: A job that ``DescribeTrainingJob`` does not know yet is treated as starting
 #: for this long (the API is eventually consistent right after creation).
 _NOT_FOUND_GRACE_SECONDS = 300.0
+
+#: Object under ``<s3_prefix>/<tuner-name>/state/`` that asks the run to stop.
+STOP_MARKER = "STOP"
 
 
 @dataclass
@@ -128,6 +132,11 @@ class SageMakerBackend(TrialBackend):
         (on top of botocore's), so a busy account delays a trial instead of failing it
     :param extra_create_request: fields merged into every ``CreateTrainingJob``
         request (``VpcConfig``, ``InputDataConfig``, ...)
+    :param mirror_state: copy ``tuner.dill`` to ``<s3_prefix>/<tuner-name>/state/``
+        after every save (``ResumableTuner``), so a run can be resumed from
+        another machine and ``syne-autoterm stop`` reaches it through S3
+    :param stop_check_interval: minimum seconds between two looks for the S3
+        stop marker written by ``syne-autoterm stop``
     :param clock, sleep: injectable for tests
     """
 
@@ -165,6 +174,8 @@ class SageMakerBackend(TrialBackend):
         create_attempts: int = 5,
         delete_checkpoints: bool = False,
         extra_create_request: Mapping[str, Any] | None = None,
+        mirror_state: bool = True,
+        stop_check_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -199,6 +210,10 @@ class SageMakerBackend(TrialBackend):
         self.log_page_limit = log_page_limit
         self.create_attempts = int(create_attempts)
         self.extra_create_request = dict(extra_create_request or {})
+        self.mirror_state = bool(mirror_state)
+        self.stop_check_interval = float(stop_check_interval)
+        self._last_stop_check = float("-inf")
+        self._results_root: str | None = None
         self._clock = clock
         self._sleep = sleep
         self._clients = ClientFactory(
@@ -243,6 +258,8 @@ class SageMakerBackend(TrialBackend):
         # The tuner name keys all S3 paths of this tuning run.
         if tuner_name:
             self.tuner_name = tuner_name
+        if results_root:
+            self._results_root = str(results_root)
 
     def entrypoint_path(self) -> Path:
         return Path(self.entry_point)
@@ -669,6 +686,138 @@ class SageMakerBackend(TrialBackend):
                 out.append(f"{run.job_name}: {reason}\n")
         return out
 
+    # ------------------------------------------------------ resume after a crash
+    def state_s3_uri(self, *parts: str) -> str:
+        """``<s3_prefix>/<tuner-name>/state/<parts>``: the run's saved tuner and stop marker."""
+        return self.run_s3_uri("state", *parts)
+
+    def on_tuner_save(self) -> None:
+        """Mirror the just-saved ``tuner.dill`` to S3 (best effort, never raises).
+
+        ``ResumableTuner.save`` calls this after the file was atomically
+        replaced, so the object uploaded is always a complete snapshot.
+        """
+        if not self.mirror_state or self._results_root is None:
+            return
+        path = Path(self._results_root) / "tuner.dill"
+        try:
+            _packaging.upload_bytes(self.s3_client, path.read_bytes(), self.state_s3_uri(path.name))
+        except Exception as exc:  # noqa: BLE001 - the local state is still there
+            logger.warning("could not copy the tuner state to S3: %s", describe_error(exc))
+
+    def request_stop(self) -> str:
+        """Write the S3 stop marker that a running or resumed tuner honours; return its URI."""
+        uri = self.state_s3_uri(STOP_MARKER)
+        _packaging.upload_bytes(self.s3_client, time.strftime("%Y-%m-%dT%H:%M:%S").encode(), uri)
+        return uri
+
+    def stop_requested(self, force: bool = False) -> bool:
+        """Whether ``syne-autoterm stop`` left the S3 marker (checked every ``stop_check_interval``)."""
+        now = self._clock()
+        if not force and now - self._last_stop_check < self.stop_check_interval:
+            return False
+        self._last_stop_check = now
+        bucket, key = _packaging.parse_s3_uri(self.state_s3_uri(STOP_MARKER))
+        try:
+            self.s3_client.head_object(Bucket=bucket, Key=key)
+            return True
+        except Exception as exc:  # noqa: BLE001 - absent (404) or unreadable: keep tuning
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                logger.warning("cannot look for the stop marker: %s", describe_error(exc))
+            return False
+
+    def running_trial_ids(self) -> list[int]:
+        """Trials whose current job may still run or still have unread log lines."""
+        out = []
+        for trial_id, st in self._trials.items():
+            if st.override is not None or not st.runs:
+                continue
+            run = st.runs[-1]
+            if not run.create_error and not run.final_drained:
+                out.append(trial_id)
+        return sorted(out)
+
+    def draining_trial_ids(self) -> list[int]:
+        """Trials whose job has ended but whose log is still read (``final_log_grace_seconds``)."""
+        return sorted(
+            tid
+            for tid, st in self._trials.items()
+            if st.override is None
+            and st.runs
+            and st.runs[-1].sm_status in TERMINAL_JOB_STATUSES
+            and not st.runs[-1].final_drained
+        )
+
+    def reattach(self) -> list[int]:
+        """Prepare a backend loaded from a saved state to carry on; return adopted trial ids.
+
+        * The saved poll timers come from the dead process's monotonic clock,
+          which means nothing now: they are reset, so every job is polled at once.
+        * Log positions (forward tokens, half-read report lines) are kept, so
+          each job's log is read on from where the saved state stopped.
+        * Jobs of this run that the state does not know (created after its last
+          save) are found by name token and tag and adopted as trials, with
+          the trial ids in their names; a trial id without any job becomes a
+          failed trial, so the Tuner's ids stay dense.
+        """
+        now = self._clock()
+        self._last_stop_check = float("-inf")
+        for st in self._trials.values():
+            for run in st.runs:
+                run.last_poll = float("-inf")
+                run.created_at = now
+                if run.terminal_seen_at is not None and run.terminal_seen_at != float("-inf"):
+                    run.terminal_seen_at = now
+        known = {r.job_name for st in self._trials.values() for r in st.runs}
+        adopted: list[int] = []
+        for job in find_run_jobs(self.sagemaker_client, self._run_token, self.tuner_name, known):
+            if job.trial_id < len(self.trial_ids):
+                st = self._trials.get(job.trial_id)
+                if st is not None and job.attempt == len(st.runs):
+                    st.runs.append(self._adopted_run(job.job_name, now))
+                    st.override = None
+                    logger.warning("re-attached job %s (trial %d)", job.job_name, job.trial_id)
+                continue
+            while len(self.trial_ids) < job.trial_id:
+                adopted.append(self._adopt(len(self.trial_ids), job.config, None, now))
+            adopted.append(self._adopt(job.trial_id, job.config, job.job_name, now))
+            logger.warning(
+                "re-attached job %s (trial %d), created after the last saved state",
+                job.job_name,
+                job.trial_id,
+            )
+        return adopted
+
+    def _adopted_run(self, job_name: str, now: float) -> _JobRun:
+        return _JobRun(
+            job_name=job_name,
+            created_at=now,
+            logs=JobLogTail(job_name=job_name, page_limit=self.log_page_limit),
+        )
+
+    def _adopt(
+        self, trial_id: int, config: dict[str, Any], job_name: str | None, now: float
+    ) -> int:
+        st = _TrialState(checkpoint_s3_uri=self.trial_checkpoint_s3_uri(trial_id))
+        if job_name is None:
+            name = make_job_name(self.job_name_prefix, self._run_token, trial_id)
+            run = self._adopted_run(name, now)
+            run.create_error = "no SageMaker job found for this trial after the resume"
+            run.sm_status, run.final_drained = "Failed", True
+        else:
+            run = self._adopted_run(job_name, now)
+        st.runs.append(run)
+        self._trials[trial_id] = st
+        self.trial_ids.append(trial_id)
+        self._trial_dict[trial_id] = TrialResult(
+            trial_id=trial_id,
+            config=dict(config),
+            creation_time=datetime.now(),
+            status=Status.in_progress,
+            metrics=[],
+        )
+        return trial_id
+
     # ---------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         # The Tuner dill-saves itself (and us) periodically; clients and the
@@ -681,6 +830,11 @@ class SageMakerBackend(TrialBackend):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # States saved before resume support lack these attributes.
+        state.setdefault("mirror_state", False)
+        state.setdefault("stop_check_interval", 30.0)
+        state.setdefault("_last_stop_check", float("-inf"))
+        state.setdefault("_results_root", None)
         self.__dict__.update(state)
         if self._clock is None:
             self._clock = time.monotonic
