@@ -15,6 +15,7 @@ a test metric when the experiment reported one).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -134,11 +135,16 @@ def replay_knob(
 
 
 def _scale_free_signature(rule: AutoTermination) -> tuple:
-    """What must agree for two AutoTermination objects to differ only in ``error_scale``."""
-    names = ("metric", "mode", "warm_up", "threshold", "cv_error", "delta", "beta_scale",
-             "top_ratio", "top_min", "domain_search", "posterior", "gp_noise", "seed",
-             "bound", "path_sampling", "patience")
-    sig = tuple(repr(getattr(rule, n, None)) for n in names)
+    """What must agree for two AutoTermination objects to differ only in ``error_scale``.
+
+    Every constructor argument but ``error_scale`` and ``trace_path``, read from the
+    constructor's signature (a new option cannot be forgotten here); arguments
+    stored under another name are read from that attribute.
+    """
+    stored_as = {"fold_metrics": "fold_spec", "test_train_ratio": "cv_error", "ddof": "cv_error"}
+    names = [name for name in inspect.signature(type(rule).__init__).parameters
+             if name not in ("self", "error_scale", "trace_path", "scheduler", "config_space")]
+    sig = tuple((name, repr(getattr(rule, stored_as.get(name, name), None))) for name in names)
     return sig + (id(rule.scheduler), repr(sorted((rule.config_space or {}).items(), key=str)),
                   type(rule))
 

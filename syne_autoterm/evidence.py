@@ -193,6 +193,9 @@ class FoldSpec:
                 raise ValueError(f"fold_metrics has duplicate names: {names}")
             self.prefix, self.names = None, names
 
+    def __repr__(self) -> str:  # equal specs print equal (compare groups rules by it)
+        return f"FoldSpec(prefix={self.prefix!r}, names={self.names!r})"
+
     def metric_names(self, row: Mapping[str, Any]) -> list[str]:
         if self.prefix is not None:
             return fold_names_from_prefix(self.prefix, row.keys())

@@ -149,3 +149,22 @@ def test_compare_on_a_results_dataframe_without_config_space(experiment):
     assert not df["reason"].str.contains("check failed").any()
     with pytest.raises(ValueError, match="config space"):
         compare_experiment(results, metric="error", peers=True)
+
+
+@pytest.mark.parametrize("option", [
+    {"error_estimator": "bootstrap"}, {"n_bootstrap": 200}, {"n_val_metric": "size"},
+    {"fold_metrics": "fold_"}, {"fold_metrics": ["a", "b"]}, {"resource_attr": "epoch"},
+    {"max_resource": 9.0}, {"refit_growth": 1.0}, {"ddof": 0}, {"test_train_ratio": 0.5},
+    {"patience": None}, {"bound": "ucb_lcb"},
+])
+def test_rules_that_differ_in_any_option_but_the_scale_are_not_replayed_together(option):
+    """The grouping signature was a hand-written list that left out the error estimator, the
+    bootstrap size, the fold spec and the resource settings: such rules were replayed with the
+    first one's settings. It is now read from the constructor's signature."""
+    from syne_autoterm.compare import _scale_free_signature
+
+    base = AutoTermination("loss", config_space=SPACE, error_scale=1.0)
+    same = AutoTermination("loss", config_space=SPACE, error_scale=3.0)
+    other = AutoTermination("loss", config_space=SPACE, error_scale=3.0, **option)
+    assert _scale_free_signature(base) == _scale_free_signature(same)
+    assert _scale_free_signature(base) != _scale_free_signature(other)
