@@ -179,6 +179,11 @@ def _part_path(runs: Path, table: Path, seed: int, online: bool) -> Path:
     return runs / "parts" / f"{dataset}__{MODEL_CODES[model]}__s{seed}__{kind}.csv.gz"
 
 
+def _online_result_path(part: Path) -> Path:
+    """Where a part's online stop is written: ``<part>.result.csv`` beside ``<part>.csv.gz``."""
+    return part.with_name(part.name[: -len(".csv.gz")] + ".result.csv")
+
+
 def _run_part(args: tuple) -> tuple[str, float, dict | None]:
     table, seed, iterations, runs, online, max_configs = args
     path = _part_path(Path(runs), Path(table), seed, online)
@@ -189,7 +194,7 @@ def _run_part(args: tuple) -> tuple[str, float, dict | None]:
     df.to_csv(tmp, index=False, compression=GZIP)
     tmp.replace(path)
     if online_result is not None:
-        pd.DataFrame([online_result]).to_csv(path.with_suffix(".online.csv"), index=False)
+        pd.DataFrame([online_result]).to_csv(_online_result_path(path), index=False)
     return str(path), time.perf_counter() - start, online_result
 
 
@@ -239,7 +244,7 @@ def online_vs_replay(runs: Path, out: Path) -> pd.DataFrame:
     The runs follow the same trajectory until the online criterion stops (same
     seeds; the criterion draws from its own RNG), so the two stops must be equal.
     """
-    online = [pd.read_csv(p) for p in (runs / "parts").glob("*.online.csv")]
+    online = [pd.read_csv(p) for p in (runs / "parts").glob("*__online.result.csv")]
     if not online:
         return pd.DataFrame()
     online_df = pd.concat(online, ignore_index=True)

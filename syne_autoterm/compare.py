@@ -29,6 +29,7 @@ import pandas as pd
 from .criterion import AutoTermination
 from .evidence import Evidence, FoldSpec, check_mode
 from .rule import StoppingRule
+from .rules import ryc
 
 __all__ = [
     "ReplayResult",
@@ -264,15 +265,6 @@ def _config_space_from_metadata(meta: Mapping[str, Any]) -> dict | None:
         return None
 
 
-def _relative_loss(obj_final: float, obj_stop: float) -> float:
-    """``(final - stop) / max(|final|, |stop|)`` on the minimisation form: the paper's RYC for
-    positive errors; negative when the incumbent at the stop is worse."""
-    if obj_final == obj_stop:
-        return 0.0
-    denom = max(abs(obj_final), abs(obj_stop))
-    return (obj_final - obj_stop) / denom if denom > 0 else 0.0
-
-
 def _outcome(evidence: Evidence, n_stop: int, fired: bool, test_sign: float) -> dict:
     n_total = len(evidence)
     inc_stop = evidence.head(n_stop).incumbent_index()
@@ -292,12 +284,12 @@ def _outcome(evidence: Evidence, n_stop: int, fired: bool, test_sign: float) -> 
             incumbent_trial_final=evidence.trial_ids[inc_final],
             metric_at_stop=v_stop, metric_final=v_final,
             metric_change=v_stop - v_final,
-            metric_rel_change=_relative_loss(o_final, o_stop),
+            metric_rel_change=ryc(o_final, o_stop),
         )
         if "test" in evidence.extras:
             t_stop, t_final = float(evidence.extras["test"][inc_stop]), float(evidence.extras["test"][inc_final])
             row.update(test_at_stop=t_stop, test_final=t_final, test_change=t_stop - t_final,
-                       test_rel_change=_relative_loss(test_sign * t_final, test_sign * t_stop))
+                       test_rel_change=ryc(test_sign * t_final, test_sign * t_stop))
     if "st_tuner_time" in evidence.extras and n_total:
         t = evidence.extras["st_tuner_time"]
         total, at_stop = float(np.nanmax(t)), float(t[n_stop - 1])

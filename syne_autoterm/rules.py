@@ -55,14 +55,16 @@ def rtc(n_stop: int, n_final: int) -> float:
 
 
 def ryc(test_final: float, test_stop: float) -> float:
-    """Relative test change ``(final - stop) / max(final, stop)`` (negative: stopping lost).
+    """Relative test change ``(final - stop) / max(|final|, |stop|)`` (negative: stopping lost).
 
-    For metrics to minimise (errors). Zero when both are equal (also both 0).
+    For metrics to minimise (errors; a maximised metric negated): the paper's RYC
+    for errors, which are >= 0. Zero when both are equal (also both 0). The one
+    definition of RYC in the package and the benchmarks.
     """
-    denom = max(test_final, test_stop)
     if test_final == test_stop:
         return 0.0
-    return (test_final - test_stop) / denom
+    denom = max(abs(test_final), abs(test_stop))
+    return (test_final - test_stop) / denom if denom > 0 else 0.0
 
 
 def trials_without_improvement(n: int, incumbent: int, warm_up: int) -> int:

@@ -298,3 +298,15 @@ def test_replay_outputs_are_byte_identical_on_a_rerun(tmp_path):
     assert pr.main([*args, "--summary-only"]) == 0
     assert checks.read_bytes() == first
     assert len(pd.read_csv(checks)) > 0
+
+
+def test_ryc_is_one_definition_with_a_sign_that_holds_for_negated_metrics():
+    """rules.ryc divided by max(final, stop) and compare by max(|final|, |stop|): for a
+    maximised metric in minimisation form (accuracy 0.9 at the end, 0.8 at the stop) the
+    first said +0.125, a gain. One definition now: the stop lost 0.1 / 0.9."""
+    from syne_autoterm import compare
+    from syne_autoterm.rules import ryc
+
+    assert ryc(-0.9, -0.8) == pytest.approx(-0.1 / 0.9)
+    assert ryc(0.2, 0.25) == pytest.approx(-0.2) and ryc(0.0, 0.0) == 0.0
+    assert not hasattr(compare, "_relative_loss")
