@@ -113,7 +113,13 @@ def summarize(
              if c.startswith("config_") and (len(trials) == 1 or trials[c].nunique() > 1)]
     summary.best_config = {c[len("config_"):]: _plain(best[c]) for c in tuned}
     summary.best_value = float(best[metric])
-    if fold_prefix:
+    # the rule's own estimate (its estimator, ddof and ratio) when a check saw this incumbent
+    own = [r["stat_error"] for r in history
+           if r.get("incumbent_trial_id") == summary.best_trial_id
+           and isinstance(r.get("stat_error"), (int, float))]
+    if own:
+        summary.best_stat_error = float(own[-1])
+    elif fold_prefix:
         folds = best[fold_names_from_prefix(fold_prefix, trials.columns)].to_numpy(dtype=float)
         try:
             summary.best_stat_error = nadeau_bengio_error(folds)
