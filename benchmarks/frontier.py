@@ -149,6 +149,51 @@ def margins(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ------------------------------------------------------------------ uncertainty of a margin
+def margin_bootstrap(per_run: pd.DataFrame, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Per model and budget: the standard error of ours' margin over the best competitor
+    family, and the share of resamples in which ours is behind by more than the check's
+    tolerance, by resampling datasets (with all their runs) with replacement.
+
+    Runs of one dataset share its noise level and its trajectory shapes, so they are not
+    independent: resampling runs would understate the spread. Every family's frontier
+    (its best setting within the budget) is recomputed in each resample, as a user choosing
+    a setting on those datasets would.
+    """
+    rng = np.random.default_rng(seed)
+    per_run = per_run.assign(family=per_run.method.map(family_of))
+    per_run = per_run[per_run.family.map(role_of).isin([OURS, "competitor"])]
+    out = []
+    for model, runs in per_run.groupby("model", sort=True):
+        runs = runs.assign(run=runs.dataset + "#" + runs.seed.astype(str))
+        rtc = runs.pivot_table(index="run", columns="method", values="rtc")
+        ryc = runs.pivot_table(index="run", columns="method", values="ryc")
+        keep = rtc.notna().all(axis=0) & ryc.notna().all(axis=0)
+        rtc, ryc = rtc.loc[:, keep], ryc.loc[:, keep]
+        dataset_of = pd.Series(rtc.index.str.split("#").str[0], index=rtc.index)
+        datasets = sorted(dataset_of.unique())
+        members = {d: np.flatnonzero(dataset_of.to_numpy() == d) for d in datasets}
+        families = np.array([family_of(m) for m in rtc.columns])
+        ours = families == OURS
+        R, Y = rtc.to_numpy(), ryc.to_numpy()
+        samples = {b: [] for b in LOSS_BUDGETS}
+        for _ in range(n_boot):
+            pick = np.concatenate([members[d] for d in rng.choice(datasets, len(datasets))])
+            mean_rtc, mean_ryc = R[pick].mean(axis=0), Y[pick].mean(axis=0)
+            for b in LOSS_BUDGETS:
+                ok = mean_ryc >= -b
+                best_ours = mean_rtc[ok & ours].max(initial=0.0)
+                best_other = max((mean_rtc[ok & (families == f)].max(initial=0.0)
+                                  for f in set(families[~ours])), default=0.0)
+                samples[b].append(best_ours - best_other)
+        for b, values in samples.items():
+            v = np.asarray(values)
+            out.append({"model": model, "budget": b, "margin_se": float(v.std(ddof=1)),
+                        "share_behind": float((v < -CHECK_TOLERANCE).mean()),
+                        "datasets": len(datasets), "resamples": n_boot})
+    return pd.DataFrame(out)
+
+
 # ------------------------------------------------------------------ leave-datasets-out
 def dataset_folds(datasets: Sequence[str], k: int) -> dict[str, int]:
     """Datasets in sorted order dealt round-robin into ``k`` groups (deterministic)."""
@@ -224,6 +269,18 @@ def markdown(table: pd.DataFrame, margin: pd.DataFrame, title: str, harm: bool =
                 f"{r.budget:g}: {r.margin:+.3f} (vs {r.best_other_family})" for r in m.itertuples()))
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def margin_markdown(margin: pd.DataFrame) -> str:
+    """The margins with their dataset-bootstrap standard errors."""
+    lines = ["## Margin of ours over the best competitor family, with its spread", "",
+             "Standard error and share of resamples behind by more than "
+             f"{CHECK_TOLERANCE} RTC, resampling datasets with their runs.", "",
+             "| model | L | margin | +- se | share behind | best other |", "|---|---|---|---|---|---|"]
+    for r in margin.itertuples():
+        lines.append(f"| {r.model} | {r.budget:g} | {r.margin:+.3f} | {r.margin_se:.3f} | "
+                     f"{r.share_behind:.2f} | {r.best_other_family} |")
+    return "\n".join(lines) + "\n\n"
 
 
 def leave_out_markdown(table: pd.DataFrame) -> str:
@@ -332,6 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="prefix of the outputs (<out>_summary.csv, <out>_frontier.md ...)")
     ap.add_argument("--folds", type=int, default=5, help="dataset groups for leave-out")
     ap.add_argument("--harm", action="store_true", help="print the harmful-stop frontier too")
+    ap.add_argument("--bootstrap", type=int, default=200,
+                    help="dataset resamples for the margins' standard errors (--per-run; 0: none)")
     ap.add_argument("--check", action="store_true",
                     help=f"exit 1 unless ours >= best competitor - {CHECK_TOLERANCE} everywhere")
     args = ap.parse_args(argv)
@@ -352,6 +411,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(table, margin, "Best mean RTC at mean RYC >= -L (in-sample)")
     harm_text = markdown(harm_table, harm_margin,
                          "Best mean RTC at a harmful-stop share <= budget (in-sample)", harm=True)
+    if not per_run.empty and args.bootstrap > 0:
+        spread = margin_bootstrap(per_run, args.bootstrap)
+        margin = margin.merge(spread, on=["model", "budget"], how="left")
+        text += margin_markdown(margin)
     leave = leave_out_table(per_run, args.folds) if not per_run.empty else pd.DataFrame()
     leave_text = leave_out_markdown(leave) if not leave.empty else ""
     if args.out is not None:

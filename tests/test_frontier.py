@@ -190,3 +190,22 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path, frontier):
     assert list(checks.n) == list(range(20, 32)) and checks.expected_regret.notna().all()
     assert frontier.main(["--per-run", str(out / "per_run.csv"), "--out", str(tmp_path / "f")]) == 0
     assert (tmp_path / "f_frontier.md").exists()
+
+
+def test_margin_bootstrap_resamples_datasets(frontier):
+    """Ours saves 0.1 more than the competitor on datasets a and b and 0.3 less on c: the
+    margin over the three is -0.033, and it depends on which datasets a resample draws."""
+    rows = []
+    for dataset, ours in (("a", 0.6), ("b", 0.6), ("c", 0.2)):
+        for seed in range(3):
+            rows += [{"dataset": dataset, "model": "RF", "seed": seed, "method": "autoterm_x1",
+                      "rtc": ours, "ryc": 0.0},
+                     {"dataset": dataset, "model": "RF", "seed": seed, "method": "conv_50",
+                      "rtc": 0.5, "ryc": 0.0}]
+    spread = frontier.margin_bootstrap(pd.DataFrame(rows), n_boot=400).set_index("budget")
+    # margin per resample: mean over 3 drawn datasets of (+0.1, +0.1, -0.3); se = 0.189 / sqrt(3)
+    assert spread.loc[0.005, "margin_se"] == pytest.approx(0.1886 / np.sqrt(3), rel=0.15)
+    # behind by more than 0.01 unless no draw is c: 1 - (2/3)**3
+    assert spread.loc[0.005, "share_behind"] == pytest.approx(1 - (2 / 3) ** 3, abs=0.07)
+    same = [dict(r, rtc=0.5) for r in rows]
+    assert frontier.margin_bootstrap(pd.DataFrame(same), n_boot=50).margin_se.max() == 0.0
