@@ -528,7 +528,11 @@ class EvidenceCollector:
                 continue
             new_ids.append(tid)
             rows[tid] = row
-        for tid in sorted(new_ids):
+        # trials first seen completed at the same poll: in the order their last results
+        # were reported (``st_worker_timestamp``, as ``compare`` orders a stored
+        # experiment's ties), then by trial id, so that online and replayed evidence are
+        # the same sequence
+        for tid in sorted(new_ids, key=lambda t: (_report_time(rows[t]), t)):
             self._completions[tid] = self._read(tid, rows[tid], status)
             self._order.append(tid)
 
@@ -545,6 +549,12 @@ class EvidenceCollector:
                 for m in self.extra_metrics
             },
         )
+
+
+def _report_time(row: Mapping[str, Any]) -> float:
+    """When a trial's last result was reported (the worker's time stamp; inf when unknown)."""
+    value = _to_float(row.get("st_worker_timestamp"))
+    return value if math.isfinite(value) else math.inf
 
 
 def evidence_from_records(
