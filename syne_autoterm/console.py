@@ -46,7 +46,10 @@ def format_check(rule_name: str, record: Mapping[str, Any]) -> str:
     Used by the CLI, the ``syne_autoterm.checks`` log and ``explain()`` so the
     words are the same everywhere.
     """
-    return f"[{rule_name}] {record.get('n_completed', '?'):>3} trials: {record.get('reason', '')}"
+    n, reason = record.get("n_completed", "?"), str(record.get("reason", ""))
+    if reason.startswith(f"stopped after {n} trials"):  # says the count itself
+        return f"[{rule_name}] {reason}"
+    return f"[{rule_name}] {n:>3} trials: {reason}"
 
 
 def wrap(text: str, width: int = WIDTH) -> str:
@@ -298,9 +301,13 @@ def configure_cli_logging(verbose: bool) -> None:
 def show_decisions(level: int = logging.INFO) -> logging.Handler:
     """Print every stopping check (and this package's warnings) in a Python session.
 
-    ``syne_autoterm.show_decisions()`` is the one-liner; it is the same as
-    ``logging.basicConfig(); logging.getLogger("syne_autoterm").setLevel("INFO")``
-    but does not touch other libraries' loggers. Returns the handler it added.
+    ``syne_autoterm.show_decisions()`` is the one-liner. It gives the
+    ``syne_autoterm`` logger its own handler on stderr (message only) and stops
+    its records from also reaching the root logger's handlers (Syne Tune's
+    import installs one, which would print every line twice). The standard
+    library form, ``logging.basicConfig();
+    logging.getLogger("syne_autoterm").setLevel("INFO")``, works too, with
+    logging's default prefix. Returns the handler.
     """
     logger = logging.getLogger("syne_autoterm")
     for existing in logger.handlers:
@@ -311,4 +318,5 @@ def show_decisions(level: int = logging.INFO) -> logging.Handler:
     handler._autoterm_show = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)
+    logger.propagate = False
     return handler
