@@ -81,7 +81,8 @@ def status_text(tuner: Any, rule: Any, elapsed: float) -> str:
     if record is not None:
         parts.append(f"bound {record['regret_bound']:.3g} vs {record['threshold']:.3g}")
     elif rule is not None and getattr(rule, "history", None):
-        parts.append(f"warm-up {getattr(rule, 'warm_up', '?')} trials")
+        parts.append(f"warm-up {rule.history[-1].get('n_completed', '?')} of "
+                     f"{getattr(rule, 'warm_up', '?')}")
     return " | ".join(parts)
 
 

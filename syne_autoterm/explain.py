@@ -60,7 +60,11 @@ def explain_history(history: Sequence[Mapping[str, Any]], rule: Any = None,
     n = last.get("n_completed")
     lines = []
     if stops:
-        lines.append(f"Stopped by {name} after {n} completed trials: {last.get('reason')}.")
+        reason = str(last.get("reason"))
+        if reason.startswith("stopped after"):
+            lines.append(f"Stopped{reason[len('stopped'):]} ({name}).")
+        else:
+            lines.append(f"Stopped by {name} after {n} completed trials: {reason}.")
     else:
         lines.append(_not_stopped(name, last, warm_up))
         if budget_reason:
@@ -113,6 +117,18 @@ def incumbent_curve_from_history(history: Sequence[Mapping[str, Any]]) -> dict[s
             "test": [math.nan] * len(points)}
 
 
+def _curve_from_evidence(evidence: Any) -> dict[str, list] | None:
+    """The incumbent after every completed trial the rule saw online (warm-up included)."""
+    if evidence is None or len(evidence) == 0:
+        return None
+    import numpy as np
+
+    best = evidence.best_so_far()
+    values = [float(evidence.sign * b) if np.isfinite(b) else math.nan for b in best]
+    return {"n": list(range(1, len(values) + 1)), "validation": values,
+            "test": [math.nan] * len(values)}
+
+
 def plot_rule(rule: Any, path: str | Path, results: Any = None,
               budget_stop: int | None = None) -> Path:
     """The decision figure of ``rule`` (see :func:`~syne_autoterm.plot.plot_decisions`)."""
@@ -127,6 +143,8 @@ def plot_rule(rule: Any, path: str | Path, results: Any = None,
         if len(trials):
             test = "test_error" if "test_error" in trials else None
             curve = incumbent_curve(trials, rule.metric, rule.mode, test)
+    if curve is None:
+        curve = _curve_from_evidence(getattr(rule, "evidence", None))
     if curve is None:
         curve = incumbent_curve_from_history(rule.history)
     return plot_decisions(rule.history, path, curve, title=f"{rule.name}: {rule.metric}",
