@@ -168,3 +168,31 @@ def test_one_sign_everywhere_negative_is_worse():
     row = _outcome(evidence, n_stop=1, fired=True, test_sign=1.0)  # stopped before the best
     assert row["metric_change"] < 0 and row["metric_rel_change"] < 0
     assert row["test_change"] < 0 and row["test_rel_change"] < 0
+
+
+def test_rule_plot_shades_warm_up_and_marks_a_budget_stop(tmp_path):
+    rule = _rule_with_history()
+    png = rule.plot(tmp_path / "decisions.png")
+    assert png.stat().st_size > 10_000
+    from syne_autoterm.explain import plot_rule
+
+    assert plot_rule(rule, tmp_path / "budget.png", budget_stop=2).stat().st_size > 10_000
+    assert "not converged yet" in rule.explain()
+
+
+def test_explain_without_a_trace_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+    import json
+
+    import pandas as pd
+
+    from syne_autoterm.cli import main
+
+    monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
+    folder = tmp_path / "plain-experiment"
+    folder.mkdir()
+    pd.DataFrame({"trial_id": [0, 1], "error": [0.2, 0.1], "st_tuner_time": [1.0, 2.0]}).to_csv(
+        folder / "results.csv.zip", index=False)
+    (folder / "metadata.json").write_text(json.dumps({"metric_names": ["error"]}))
+    assert main(["explain", "plain-experiment"]) == 2
+    err = capsys.readouterr().err
+    assert "no decision trace" in err and "trace_path=" in err and "callbacks=" in err
