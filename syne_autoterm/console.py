@@ -268,10 +268,11 @@ class _WrappingFormatter(logging.Formatter):
 def configure_cli_logging(verbose: bool) -> None:
     """Logging and warnings of the ``syne-autoterm`` process.
 
-    Compact (default): this package's warnings, every library's errors, all
+    Compact (default): this package's warnings and every library's errors, all
     wrapped to :data:`WIDTH`; no INFO lines (Syne Tune logs each trial's
-    subprocess command at INFO), no Python warnings (gpytorch's
-    NumericalWarning at every GP fit). Verbose: everything, as before.
+    subprocess command at INFO), no library warnings (log records or Python
+    warnings such as gpytorch's NumericalWarning at every GP fit). Verbose:
+    everything.
     """
     root = logging.getLogger()
     fmt = "%(levelname)s %(name)s: %(message)s"
@@ -290,10 +291,9 @@ def configure_cli_logging(verbose: bool) -> None:
         # the CLI prints the checks itself; the log line would repeat them
         logging.getLogger(CHECK_LOGGER).setLevel(logging.WARNING)
         return
-    root.setLevel(logging.WARNING)
-    logging.getLogger("syne_tune").setLevel(logging.WARNING)
-    # "num_gpus_per_trial = 1 is too large, reducing to 0" on every CPU machine
-    logging.getLogger("syne_tune.backend.local_backend").setLevel(logging.ERROR)
+    # library warnings (Syne Tune's, botorch's, ...) only with --verbose; ours always
+    root.setLevel(logging.ERROR)
+    logging.getLogger("syne_tune").setLevel(logging.ERROR)
     logging.getLogger("syne_autoterm").setLevel(logging.WARNING)
     logging.getLogger(CHECK_LOGGER).setLevel(logging.WARNING)
     warnings.simplefilter("ignore")
