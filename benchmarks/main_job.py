@@ -68,12 +68,14 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             row = run_once(seed, Path(tmp), extra)
             rows.append(row)
             print(f"seed {seed}: {row['ended_by']} after {row['trials']} trials, "
                   f"{row['seconds']} s", flush=True)
+    load_after = os.getloadavg()[0]
     (out / "main_job_console.txt").write_text(rows[0]["console"])
     keys = ["seed", "exit", "ended_by", "trials", "seconds", "longest_line", "control_codes",
             "why"]
@@ -100,7 +102,8 @@ def main() -> int:
         "defaults, as a user gets them.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}. {args.note}".rstrip(),
+        f"{platform.python_version()}; 1-minute load average {load_before:.1f} before the runs, "
+        f"{load_after:.1f} after. {args.note}".rstrip(),
         "",
         "| seed | ended by | trials | seconds | longest console line | control codes |",
         "|---|---|---|---|---|---|",
