@@ -4,6 +4,7 @@ Public API only; torch, plotting, workloads and backends are imported lazily
 by the modules that need them.
 """
 
+from .console import show_decisions
 from .criterion import AutoTermination, error_scale_from_decay
 from .error import (
     EvidenceError,
@@ -36,6 +37,7 @@ __all__ = [
     "nadeau_bengio_variance",
     "probabilistic_regret",
     "regret_bound",
+    "show_decisions",
     "top_n_mask",
 ]
 __version__ = "0.1.0"

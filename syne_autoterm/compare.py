@@ -283,12 +283,14 @@ def _outcome(evidence: Evidence, n_stop: int, fired: bool, test_sign: float) -> 
             incumbent_trial_at_stop=evidence.trial_ids[inc_stop],
             incumbent_trial_final=evidence.trial_ids[inc_final],
             metric_at_stop=v_stop, metric_final=v_final,
-            metric_change=v_stop - v_final,
+            # one sign convention everywhere (the paper's RYC): negative = worse when stopped
+            metric_change=o_final - o_stop,
             metric_rel_change=ryc(o_final, o_stop),
         )
         if "test" in evidence.extras:
             t_stop, t_final = float(evidence.extras["test"][inc_stop]), float(evidence.extras["test"][inc_final])
-            row.update(test_at_stop=t_stop, test_final=t_final, test_change=t_stop - t_final,
+            row.update(test_at_stop=t_stop, test_final=t_final,
+                       test_change=test_sign * (t_final - t_stop),
                        test_rel_change=ryc(test_sign * t_final, test_sign * t_stop))
     if "st_tuner_time" in evidence.extras and n_total:
         t = evidence.extras["st_tuner_time"]
@@ -343,8 +345,11 @@ def compare_experiment(
         metric_change, metric_rel_change, [test_at_stop, test_final,
         test_change, test_rel_change], [time_at_stop, time_total, time_saved,
         time_saved_frac], [cost_saved, cost_saved_frac],
-        checks, ms_per_check, reason``; ``*_rel_change`` is the paper's RYC
-        (negative: the stopped incumbent is worse).
+        checks, ms_per_check, reason, setting``; ``*_change`` and
+        ``*_rel_change`` (the paper's RYC) share one sign: negative when the
+        stopped incumbent is worse. ``setting`` is a readable label: an
+        AutoTermination setting by its ``error_scale`` (as ``--error-scale``
+        and the Python argument take it), the paper's decay in brackets.
     """
     results, meta = load_results(experiment)
     if metric is None:
@@ -396,8 +401,30 @@ def compare_experiment(
         row["checks"] = len(res.history)
         row["ms_per_check"] = 1000 * float(np.mean(secs)) if secs else float("nan")
         row["reason"] = res.history[-1]["reason"] if res.history else "never checked (fewer trials than warm-up)"
+        row["setting"] = setting_label(name, rules[name])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def setting_label(name: str, rule: StoppingRule) -> str:
+    """A rule setting as a user sets it: ``autoterm error_scale 4.76 (decay 1)``.
+
+    Why: the replay's keys carry the paper's decay (``autoterm_1.0``), but the
+    Python argument and ``--error-scale`` take ``error_scale = decay / 0.21``;
+    a label by decay read as error_scale 1.0 is off by 4.76x.
+    """
+    if not isinstance(rule, AutoTermination):
+        return name
+    from .criterion import PAPER_VARIANCE_FACTOR
+
+    label = f"autoterm {rule.bound} error_scale {rule.error_scale:.3g}"
+    if rule.threshold is not None:
+        label = f"autoterm {rule.bound} threshold {rule.threshold:.3g}"
+    elif rule.bound == "ucb_lcb":
+        label += f" (decay {rule.error_scale * PAPER_VARIANCE_FACTOR:.2g})"
+    if rule.patience is not None:
+        label += f" patience {rule.patience}"
+    return label
 
 
 def write_compare_outputs(df: pd.DataFrame, out_dir: str | Path, name: str = "compare") -> dict[str, Path]:
@@ -414,15 +441,20 @@ def write_compare_outputs(df: pd.DataFrame, out_dir: str | Path, name: str = "co
     has_test = "test_rel_change" in df.columns
     fig, axes = plt.subplots(1, 2 if has_test else 1, figsize=(12 if has_test else 6.5, 5), squeeze=False)
     panels = [("metric_rel_change", "validation metric")] + ([("test_rel_change", "test metric")] if has_test else [])
+    labels = df["setting"] if "setting" in df else df["rule"]
     for ax, (col, label) in zip(axes[0], panels):
-        for _, r in df.iterrows():
+        # settings that land on the same point share one marker and one stacked label
+        points: dict[tuple, list[str]] = {}
+        for (_, r), text in zip(df.iterrows(), labels):
             y = r.get(col)
             if y is None or (isinstance(y, float) and math.isnan(y)):
                 continue
-            marker = "o" if r["stopped"] else "x"
-            ax.scatter(r["trials_saved_frac"], y, marker=marker, s=40)
-            ax.annotate(str(r["rule"]), (r["trials_saved_frac"], y), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+            key = (round(float(r["trials_saved_frac"]), 4), round(float(y), 4), bool(r["stopped"]))
+            points.setdefault(key, []).append(str(text))
+        for (x, y, stopped), texts in points.items():
+            ax.scatter(x, y, marker="o" if stopped else "x", s=40)
+            ax.annotate("\n".join(texts), (x, y), fontsize=7, xytext=(4, 4),
+                        textcoords="offset points", va="bottom")
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlabel("share of trials saved")
         ax.set_ylabel(f"relative change of the incumbent's {label}\n(negative: worse when stopped)")

@@ -3,8 +3,13 @@
 Top panel: the regret bound and the (scaled) statistical error of the
 incumbent against completed trials; the stop is where the first falls below the
 second. Bottom panel: the incumbent's validation and test error, so the user
-sees whether going on would have bought anything. matplotlib is imported here
-only, lazily, with the non-interactive Agg backend (no display on servers).
+sees whether going on would have bought anything. The warm-up (no decision
+possible) is shaded, and a job ended by its budget rather than the rule is
+marked as such. matplotlib is imported here only, lazily, with the
+non-interactive Agg backend (no display on servers).
+
+From Python: ``rule.plot(path)`` (:meth:`~syne_autoterm.rule.StoppingRule.plot`)
+draws this figure for a rule after ``tuner.run()``.
 """
 
 from __future__ import annotations
@@ -21,12 +26,21 @@ def plot_decisions(
     incumbent_curve: dict[str, Sequence[float]] | None = None,
     title: str = "",
     metric: str = "error",
+    warm_up: int | None = None,
+    budget_stop: int | None = None,
 ) -> Path:
     """Write the two-panel PNG.
 
     ``incumbent_curve``: ``{"n": [...], "validation": [...], "test": [...]}``,
-    the incumbent after each completed trial (test optional).
+    the incumbent after each completed trial (test optional); when None, the
+    incumbent values the checks recorded are drawn. ``warm_up``: shade the
+    trials before it. ``budget_stop``: the completed trials at which a budget
+    (not the rule) ended the job.
     """
+    if not incumbent_curve:
+        from .explain import incumbent_curve_from_history
+
+        incumbent_curve = incumbent_curve_from_history(history)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,9 +63,16 @@ def plot_decisions(
         ax.text(0.5, 0.5, "no check past the warm-up", ha="center", transform=ax.transAxes)
     stops = [r for r in history if r.get("stop")]
     for a in axes:
+        top = a is axes[0]
+        if warm_up:
+            a.axvspan(0, warm_up, color="0.85", alpha=0.5, lw=0,
+                      label=f"warm-up ({warm_up} trials)" if top else None)
         if stops:
             a.axvline(stops[0]["n_completed"], color="red", ls="--", lw=1,
-                      label=f"stop at {stops[0]['n_completed']} trials" if a is axes[0] else None)
+                      label=f"stop at {stops[0]['n_completed']} trials" if top else None)
+        elif budget_stop is not None:
+            a.axvline(budget_stop, color="0.3", ls=":", lw=1.5,
+                      label=f"budget ended the job at {budget_stop} trials" if top else None)
     ax.set_ylabel("remaining gain vs error")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)

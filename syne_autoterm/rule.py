@@ -24,10 +24,13 @@ from typing import Any
 import numpy as np
 from syne_tune.tuner_callback import TunerCallback
 
+from .console import CHECK_LOGGER, format_check
 from .evidence import Evidence, EvidenceCollector, FoldSpec, check_mode
 from .trace import append_record
 
 logger = logging.getLogger(__name__)
+#: One INFO line per check, the CLI's words: ``syne_autoterm.show_decisions()`` shows them.
+check_logger = logging.getLogger(CHECK_LOGGER)
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,13 @@ class StoppingRule(TunerCallback):
     @staticmethod
     def find_in(tuner: Any) -> StoppingRule | None:
         """The rule inside a (loaded) Tuner: its ``stop_criterion`` or one of its callbacks."""
-        candidates = [getattr(tuner, "stop_criterion", None), *getattr(tuner, "callbacks", [])]
+        stop = getattr(tuner, "stop_criterion", None)
+        # a rule inside ``lambda status: rule(status) or budget(status)`` (the README's form)
+        cells = [c.cell_contents for c in (getattr(stop, "__closure__", None) or ())
+                 if _cell_filled(c)]
+        names = getattr(getattr(stop, "__code__", None), "co_names", ())
+        cells += [getattr(stop, "__globals__", {}).get(n) for n in names]
+        candidates = [stop, *getattr(tuner, "callbacks", []), *cells]
         for obj in candidates:
             if isinstance(obj, StoppingRule):
                 return obj
@@ -212,6 +221,7 @@ class StoppingRule(TunerCallback):
         record["run_id"] = self.run_id
         record["session"] = self.session
         self.history.append(record)
+        check_logger.info(format_check(self.name, record))
         if self.trace_path is not None:
             try:
                 append_record(self.trace_path, record)
@@ -305,6 +315,7 @@ class StoppingRule(TunerCallback):
         self._last_key = None
         self.history = []
         self._logged_problems = set()
+        self._inputs_checked = False
         self.run_id = uuid.uuid4().hex[:12]
         self.session = 0
         fitters = getattr(self, "_fitters", None)  # warm starts learned on the other job
@@ -340,6 +351,7 @@ class StoppingRule(TunerCallback):
                 self._collector.update(status)
             finally:
                 self._drain_collector_problems()
+            self._check_inputs_once(status)
             evidence = self._collector.evidence()
             key = evidence.key()
             if key == self._last_key or len(evidence) == 0:
@@ -383,11 +395,63 @@ class StoppingRule(TunerCallback):
             self._tuner_name = name
         if self.scheduler is None:
             self.scheduler = getattr(tuner, "scheduler", None)
+        from .inputs import ensure_results_callback
+
+        ensure_results_callback(tuner, self.name)
+
+    def _check_inputs_once(self, status: Any) -> None:
+        """At the first finished trial, warn once about inputs the rule will never get.
+
+        Why then: the decision itself looks at the evidence only after
+        ``warm_up`` trials, hours into a real job; a missing fold metric or
+        ``n_val`` is visible in the very first result (:mod:`syne_autoterm.inputs`).
+        """
+        if getattr(self, "_inputs_checked", False):
+            return
+        from .inputs import first_result_problems
+
+        try:
+            problems = first_result_problems(self, status)
+        except Exception as exc:  # a check of the inputs must not stop the tuning either
+            self._inputs_checked = True
+            logger.debug(f"{self.name}: input check failed ({exc})")
+            return
+        if problems is None:  # no finished trial yet
+            return
+        self._inputs_checked = True
+        for kind, message in problems:
+            self.log_problem(kind, f"{self.name}: {message}")
+
+    # -------------------------------------------------------------- the why
+    def explain(self) -> str:
+        """Why the job stopped (or has not): the decision in words, from :attr:`history`."""
+        from .explain import explain_history
+
+        return explain_history(self.history, rule=self)
+
+    def plot(self, path: str | Path, results: Any = None) -> Path:
+        """Write the decision figure (bound vs error, incumbent curve) to ``path``.
+
+        ``results``: Syne Tune's results table (``load_experiment(name).results``)
+        for the incumbent curve with its test metric; without it the curve comes
+        from the history's incumbent values.
+        """
+        from .explain import plot_rule
+
+        return plot_rule(self, path, results)
 
     @property
     def evidence(self) -> Evidence | None:
         """Evidence seen by the last online check (None before the first)."""
         return self._collector.evidence() if self._collector is not None else None
+
+
+def _cell_filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:

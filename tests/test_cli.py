@@ -30,6 +30,13 @@ def test_tune_then_explain_end_to_end(tmp_path):
     out = res.stdout
     assert "Why it stopped:" in out and "Best trial:" in out and "Test error:" in out
     assert "CV error:" in out and "Nadeau-Bengio" in out
+    # the compact view, captured without a terminal: plain, narrow, no Syne Tune table
+    console = res.stdout + res.stderr
+    assert "\x1b" not in console and "\r" not in console
+    assert max(len(line) for line in console.splitlines()) <= 120
+    assert "[autoterm]" in out and " done, " in out
+    assert "Resource summary" not in console and "trial_id" not in console
+    assert "running subprocess with command" not in console
     folders = list((tmp_path / "st").glob("cli-test*"))
     assert len(folders) == 1
     folder = folders[0]
@@ -45,6 +52,16 @@ def test_tune_then_explain_end_to_end(tmp_path):
     assert (folder / "autoterm_decisions.png").exists()
     first_reason = next(line for line in out.splitlines() if line.startswith("Why it stopped"))
     assert first_reason in res2.stdout
+
+
+def test_verbose_restores_syne_tune_table(tmp_path):
+    res = _run(["--verbose", "tune", "--dataset", "iris", "--model", "rf", "--folds", "3",
+                "--searcher", "random", "--max-trials", "4", "--warm-up", "4",
+                "--workers", "2", "--name", "cli-verbose"], tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Resource summary" in res.stdout and "trial_id" in res.stdout  # Syne Tune's table
+    assert "running subprocess with command" in res.stderr  # Syne Tune's per-trial INFO lines
+    assert "[autoterm]" in res.stdout and "Why it stopped:" in res.stdout
 
 
 @pytest.mark.parametrize(
