@@ -811,20 +811,19 @@ class AutoTermination(StoppingRule):
                            min_lcb_domain=bound.min_lcb_domain)
         if jitter > 0:
             details["jitter"] = jitter
-        what = "the fixed threshold" if self.threshold is not None else "statistical error"
+        # the number compared, as the user set it: error_scale x the incumbent's error
+        what = (f"the fixed threshold {limit:.4g}" if stat_error is None
+                else f"{self.error_scale:.4g} x statistical error {stat_error:.4g}")
         since = trials_without_improvement(n, inc, self.warm_up)
         details["trials_without_improvement"] = since
         if self.patience is not None and since >= self.patience:
             reason = (f"stopped after {n} trials: {since} trials without improving the incumbent "
                       f"(patience {self.patience}); remaining improvement bound "
-                      f"{bound.value:.4g}, {what} {limit:.4g}")
+                      f"{bound.value:.4g}, {what}")
             return result(True, reason, details)
         if bound.value < limit:
-            reason = (
-                f"stopped after {n} trials: remaining improvement bound {bound.value:.4g} < "
-                f"{what} {limit:.4g}"
-                + ("" if self.threshold is not None else " of the incumbent")
-            )
+            reason = (f"stopped after {n} trials: remaining improvement bound {bound.value:.4g} < "
+                      f"{what}")
             return result(True, reason, details)
-        reason = f"continue: remaining improvement bound {bound.value:.4g} >= {what} {limit:.4g}"
+        reason = f"continue: remaining improvement bound {bound.value:.4g} >= {what}"
         return result(False, reason, details)
