@@ -108,8 +108,7 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     from syne_tune.blackbox_repository import UserBlackboxBackend
     from syne_tune.optimizer.baselines import BOTorch
 
-    from syne_autoterm import AutoTermination
-    from syne_autoterm.cli import AnyOf
+    from syne_autoterm import AnyOf, AutoTermination
     from syne_autoterm.simulation import TableBlackbox
     from syne_autoterm.workloads.spaces import search_space
 

@@ -4,6 +4,7 @@ Public API only; torch, plotting, workloads and backends are imported lazily
 by the modules that need them.
 """
 
+from .any_of import AnyOf
 from .console import show_decisions
 from .criterion import AutoTermination, error_scale_from_decay
 from .error import (
@@ -20,6 +21,7 @@ from .regret import DomainSearch, beta_schedule, regret_bound, top_n_mask
 from .rule import Decision, StoppingRule
 
 __all__ = [
+    "AnyOf",
     "AutoTermination",
     "Decision",
     "DomainSearch",

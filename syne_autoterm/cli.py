@@ -23,7 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .any_of import AnyOf
 from .criterion import BOUNDS, DEFAULT_ERROR_SCALE, DEFAULT_PATIENCE
+from .rule import StoppingRule
 
 # The trial processes get one BLAS thread each (see workloads/train.py); the
 # tuner process itself fits GPs and must not oversubscribe the cores either.
@@ -39,25 +41,6 @@ PLOT_FILE = "autoterm_decisions.png"
 
 class CliError(Exception):
     """A problem with the user's input: reported in one line, exit status 2."""
-
-
-class AnyOf:
-    """Stop when the stopping rule or the safety-net budget says so.
-
-    A class rather than a lambda so Syne Tune can dill-save the tuner with it.
-    """
-
-    def __init__(self, rule: Any, budget: Any):
-        self.rule, self.budget = rule, budget
-        self.budget_fired = False
-
-    def __call__(self, status: Any) -> bool:
-        if self.rule is not None and self.rule(status):
-            return True
-        if self.budget(status):
-            self.budget_fired = True
-            return True
-        return False
 
 
 def _decision_printer(rule: Any, verbose: bool = True):
@@ -321,7 +304,7 @@ def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if rule is not None:
         callbacks += [rule]
     callbacks += [_decision_printer(rule, args.verbose)]
-    stop = AnyOf(rule, budget)
+    stop = AnyOf(*([rule] if rule is not None else []), budget)
     from .console import QuietTunerLogger
 
     tuner = Tuner(
@@ -362,7 +345,6 @@ def _resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """``tune --resume NAME``: the saved run goes on; its summary as after ``tune``."""
     from .backends.cli_support import resume_from_args
     from .backends.resume import ResumeError
-    from .rule import StoppingRule
 
     try:
         tuner, seconds = resume_from_args(args, argv)
@@ -374,8 +356,9 @@ def _resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"Resumed run {tuner.name} ended: {tuner.tuner_path}")
         return 0
     n = tuner.tuning_status.num_trials_completed
-    why = "the safety-net budget ended the job" if getattr(
-        tuner.stop_criterion, "budget_fired", False) else "the job ended"
+    fired = getattr(tuner.stop_criterion, "fired_by", None)
+    why = ("the safety-net budget ended the job"
+           if fired is not None and not isinstance(fired, StoppingRule) else "the job ended")
     return _finish(Path(tuner.tuner_path), tuner.name, meta,
                    list(rule.history) if rule is not None else [], seconds,
                    f"{why} after {n} completed trials")
@@ -383,7 +366,7 @@ def _resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _budget_reason(args: argparse.Namespace, stop: AnyOf, tuner: Any) -> str:
     n = tuner.tuning_status.num_trials_completed
-    if stop.budget_fired:
+    if stop.fired_by is not None and not isinstance(stop.fired_by, StoppingRule):
         return f"the safety-net budget ended the job after {n} completed trials " \
                f"(max {args.max_trials} trials" + \
                (f", {args.max_wallclock:.0f} s" if args.max_wallclock else "") + ")"
@@ -517,7 +500,6 @@ def explain(args: argparse.Namespace) -> int:
 
 def _find_history(out_dir: Path, meta: dict, name: str, arg: str) -> tuple[list, Any]:
     """The decision records of experiment ``name`` and the rule that made them (or None)."""
-    from .rule import StoppingRule
     from .trace import read_trace
 
     trace = out_dir / (meta.get("trace_file") or TRACE_FILE)

@@ -182,7 +182,7 @@ class StoppingRule(TunerCallback):
         for obj in candidates:
             if isinstance(obj, StoppingRule):
                 return obj
-            for inner in getattr(obj, "rules", ()) or ():
+            for inner in getattr(obj, "criteria", ()) or ():  # AnyOf
                 if isinstance(inner, StoppingRule):
                     return inner
         return None

@@ -55,6 +55,7 @@ from syne_tune.config_space import uniform
 from syne_tune.tuner_callback import TunerCallback
 
 from syne_autoterm import (
+    AnyOf,
     AutoTermination,
     DomainSearch,
     Evidence,
@@ -1321,16 +1322,6 @@ def _converging_points(n: int, seed: int = 0) -> list[dict]:
     return out
 
 
-class AnyOf:
-    """Picklable ``stop_criterion``: stop when any of the rules says so."""
-
-    def __init__(self, *rules):
-        self.rules = list(rules)
-
-    def __call__(self, status) -> bool:
-        return any(rule(status) for rule in self.rules)
-
-
 class Interrupted(Exception):
     pass
 
@@ -1627,3 +1618,24 @@ def test_evidence_that_is_not_an_extension_is_not_caught_up():
     changed.rows[2]["error"] += 0.5
     assert list(online._skipped_counts(changed.evidence())) == []
     assert list(make_crit()._skipped_counts(table.evidence())) == list(range(WARM, 20))
+
+
+def test_any_of_survives_a_dill_save_and_the_rule_is_found_in_it():
+    """The CLI's AnyOf had ``.rule``/``.budget`` while ``find_in`` looked for ``.rules``: a
+    loaded CLI tuner's rule was found only by accident of the callbacks. One public AnyOf."""
+    from syne_tune import StoppingCriterion
+
+    crit = make_crit(error_scale=1e-9)
+    budget = StoppingCriterion(max_num_trials_completed=3)
+    stop = AnyOf(crit, budget)
+    loaded = dill.loads(dill.dumps(stop))
+    assert isinstance(StoppingRule.find_in(type("T", (), {"stop_criterion": loaded})()),
+                      AutoTermination)
+    table = _fixed_table(n=8)
+    status = _status_of(table)
+    status.num_trials_completed = 8  # what StoppingCriterion reads
+    assert stop(status) and stop.fired_by is budget and crit.history  # the rule was asked first
+    with pytest.raises(ValueError):
+        AnyOf()
+    with pytest.raises(ValueError):
+        AnyOf(crit, 3)

@@ -925,7 +925,7 @@ def test_tuner_on_moto_stops_by_autotermination(moto, tmp_path, caplog):
     from syne_tune.optimizer.baselines import BOTorch
     from syne_tune.results_callback import StoreResultsCallback
 
-    from syne_autoterm import AutoTermination
+    from syne_autoterm import AnyOf, AutoTermination
 
     caplog.set_level("INFO", logger="syne_autoterm")
     endpoint, clients = moto
@@ -988,7 +988,7 @@ def test_tuner_on_moto_stops_by_autotermination(moto, tmp_path, caplog):
     tuner = Tuner(
         trial_backend=backend,
         scheduler=scheduler,
-        stop_criterion=lambda s: criterion(s) or budget(s),
+        stop_criterion=AnyOf(criterion, budget),
         n_workers=4,
         sleep_time=0.05,
         results_update_interval=2.0,

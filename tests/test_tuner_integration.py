@@ -6,7 +6,7 @@ from syne_tune.blackbox_repository import UserBlackboxBackend
 from syne_tune.config_space import uniform
 from syne_tune.optimizer.baselines import BOTorch
 
-from syne_autoterm import AutoTermination
+from syne_autoterm import AnyOf, AutoTermination
 from syne_autoterm.simulation import FoldFunctionBlackbox
 
 SPACE = {"x": uniform(-2, 2), "y": uniform(-2, 2)}
@@ -44,7 +44,7 @@ def _run_simulated(fold_noise: float, tmp_path, seed: int = 1):
     )
     budget = StoppingCriterion(max_num_trials_completed=BUDGET - 1)  # strict '>': stops at 150
     tuner = Tuner(
-        backend, scheduler, stop_criterion=lambda s: criterion(s) or budget(s), n_workers=1,
+        backend, scheduler, stop_criterion=AnyOf(criterion, budget), n_workers=1,
         sleep_time=0, callbacks=[SimulatorCallback()], save_tuner=False,
         results_update_interval=1e9, print_update_interval=1e9,
         tuner_name=f"autoterm-test-{seed}",
@@ -102,7 +102,7 @@ def test_python_backend_with_random_search(tmp_path):
     budget = StoppingCriterion(max_num_trials_completed=16)
     tuner = Tuner(
         PythonBackend(_python_backend_objective, config_space=SPACE), scheduler,
-        stop_criterion=lambda s: criterion(s) or budget(s), n_workers=2, sleep_time=0.5,
+        stop_criterion=AnyOf(criterion, budget), n_workers=2, sleep_time=0.5,
         save_tuner=False, tuner_name="autoterm-python-backend",
     )
     tuner.run()
@@ -139,7 +139,7 @@ def test_two_workers_online_decisions_equal_compare_replay(tmp_path):
     budget = StoppingCriterion(max_num_trials_completed=17)
     tuner = Tuner(
         PythonBackend(_python_backend_objective, config_space=SPACE), scheduler,
-        stop_criterion=lambda s: criterion(s) or budget(s), n_workers=2, sleep_time=0.2,
+        stop_criterion=AnyOf(criterion, budget), n_workers=2, sleep_time=0.2,
         tuner_name="autoterm-two-workers",
     )
     tuner.run()

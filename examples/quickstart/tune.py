@@ -5,7 +5,7 @@ from syne_tune.config_space import loguniform
 from syne_tune.optimizer.baselines import BOTorch
 from syne_tune.results_callback import StoreResultsCallback
 
-from syne_autoterm import AutoTermination, show_decisions
+from syne_autoterm import AnyOf, AutoTermination, show_decisions
 
 show_decisions()  # one line per stopping check, and early warnings about your inputs
 
@@ -18,7 +18,7 @@ budget = StoppingCriterion(max_num_trials_completed=100)  # a safety net
 tuner = Tuner(
     trial_backend=LocalBackend(entry_point="train.py"),
     scheduler=scheduler,
-    stop_criterion=lambda status: autoterm(status) or budget(status),
+    stop_criterion=AnyOf(autoterm, budget),  # picklable: saved with the tuner
     n_workers=2,
     callbacks=[StoreResultsCallback(), autoterm],  # keep results; the rule is saved with the tuner
 )
