@@ -141,7 +141,8 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
         os.environ["SYNETUNE_FOLDER"] = tmp
         tuner = Tuner(
             UserBlackboxBackend(blackbox, elapsed_time_attr="elapsed_time"), scheduler,
-            stop_criterion=AnyOf(criterion, budget), n_workers=1, sleep_time=0,
+            stop_criterion=AnyOf(*[c for c in (criterion, budget) if c is not None]),
+            n_workers=1, sleep_time=0,
             callbacks=[callback], save_tuner=False, results_update_interval=1e9,
             print_update_interval=1e9, tuner_name=f"cmp-{dataset}-{model}-{seed}",
         )

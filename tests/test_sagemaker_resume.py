@@ -307,16 +307,23 @@ def _all_job_names() -> list[str]:
     return list(sagemaker_backends["123456789012"][REGION].training_jobs)
 
 
-def test_sigkill_mid_run_then_resume_loses_nothing(aws, tmp_path, log_reads):
-    """SIGKILL with 4 jobs running, 2 finished unread, a report split across the crash,
-    and a saved state older than the jobs (trial 5 unknown to it); then --resume."""
+def _launch_cli(aws, tmp_path: Path):
+    """``syne-autoterm tune`` on the moto server in a subprocess, with its folder
+    (the fixture's $SYNETUNE_FOLDER, shared with the subprocess), env, log watcher,
+    log file and command line."""
     endpoint, clients = aws
     folder = tmp_path / "syne-tune"
     env = _env(tmp_path, folder)
     jobs = Jobs(clients["logs"])
     log = tmp_path / "tuner.log"
     cmd = [sys.executable, "-m", "syne_autoterm.cli"]
-    proc = _start(cmd + _tune_argv(endpoint), env, tmp_path, log)
+    return folder, env, jobs, log, cmd, _start(cmd + _tune_argv(endpoint), env, tmp_path, log)
+
+
+def test_sigkill_mid_run_then_resume_loses_nothing(aws, tmp_path, log_reads):
+    """SIGKILL with 4 jobs running, 2 finished unread, a report split across the crash,
+    and a saved state older than the jobs (trial 5 unknown to it); then --resume."""
+    folder, env, jobs, log, cmd, proc = _launch_cli(aws, tmp_path)
     try:
 
         def state():
@@ -469,13 +476,7 @@ def test_resume_errors_are_one_line_and_delete_nothing(aws, tmp_path, capsys):
 def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys):
     """``syne-autoterm stop`` while the loop is dead: the resume reads what finished,
     stops the running jobs and starts none."""
-    endpoint, clients = aws
-    folder = tmp_path / "syne-tune"  # the fixture's $SYNETUNE_FOLDER, shared with the subprocess
-    env = _env(tmp_path, folder)
-    jobs = Jobs(clients["logs"])
-    log = tmp_path / "tuner.log"
-    cmd = [sys.executable, "-m", "syne_autoterm.cli"]
-    proc = _start(cmd + _tune_argv(endpoint), env, tmp_path, log)
+    folder, env, jobs, log, cmd, proc = _launch_cli(aws, tmp_path)
     try:
         _first_session(
             jobs, proc, lambda: next(iter(folder.glob("crash*/tuner.dill")), None), log_reads, False
