@@ -385,6 +385,7 @@ FRONTIER_GROUPS: dict[str, list[str]] = {
     "frontier_ours": sweeps.ours_method_names(),
     # not part of ``frontier``: candidates that need a GP fit of their own
     "frontier_candidates": sweeps.candidate_method_names(),
+    "frontier_alltrials": sweeps.alltrials_method_names(),
 }
 
 
@@ -436,6 +437,8 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
             results = sweeps.run_cheap(run.evidence, FIRST_CHECK, last)
         elif group == "frontier_candidates":
             results = sweeps.run_candidates(run.evidence, run.config_space, FIRST_CHECK, last)
+        elif group == "frontier_alltrials":
+            results = sweeps.run_alltrials(run.evidence, run.config_space, FIRST_CHECK, last)
         else:
             results, trace = sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
         for name, (n_stop, fired, history) in results.items():
