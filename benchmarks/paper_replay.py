@@ -153,11 +153,12 @@ class Run:
 
 
 def run_files(runs_dir: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The run files of one folder, or of several (a task found twice is taken from the first)."""
+    """The run files of one folder, or of several, or files named one by one (a task found
+    twice is taken from the first)."""
     dirs = [runs_dir] if isinstance(runs_dir, (str, Path)) else list(runs_dir)
     files, seen = [], set()
     for d in dirs:
-        for f in sorted(Path(d).glob("*__*.csv.gz")):
+        for f in [Path(d)] if Path(d).is_file() else sorted(Path(d).glob("*__*.csv.gz")):
             if f.name not in seen:
                 files.append(f)
                 seen.add(f.name)
