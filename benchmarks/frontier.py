@@ -389,6 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="prefix of the outputs (<out>_summary.csv, <out>_frontier.md ...)")
     ap.add_argument("--folds", type=int, default=5, help="dataset groups for leave-out")
     ap.add_argument("--harm", action="store_true", help="print the harmful-stop frontier too")
+    ap.add_argument("--runs-of", type=Path, default=None,
+                    help="a per-run CSV: judge every family only on the runs it holds (a "
+                         "candidate replayed on a subset)")
     ap.add_argument("--bootstrap", type=int, default=200,
                     help="dataset resamples for the margins' standard errors (--per-run; 0: none)")
     ap.add_argument("--check", action="store_true",
@@ -397,6 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_run = pd.DataFrame()
     if args.per_run:
         per_run = common_runs(read_per_run(args.per_run))
+        if args.runs_of is not None:
+            keys = ["dataset", "model", "seed"]
+            subset = pd.read_csv(args.runs_of)[keys].drop_duplicates()
+            per_run = per_run.merge(subset, on=keys)
         summary = summary_from_per_run(per_run)
         summary = summary.assign(family=summary.method.map(family_of))
         summary = summary.assign(role=summary.family.map(role_of))

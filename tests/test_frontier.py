@@ -209,3 +209,16 @@ def test_margin_bootstrap_resamples_datasets(frontier):
     assert spread.loc[0.005, "share_behind"] == pytest.approx(1 - (2 / 3) ** 3, abs=0.07)
     same = [dict(r, rtc=0.5) for r in rows]
     assert frontier.margin_bootstrap(pd.DataFrame(same), n_boot=50).margin_se.max() == 0.0
+
+
+def test_runs_of_judges_every_family_on_a_candidates_subset(tmp_path, frontier):
+    rows = [{"dataset": "d", "model": "RF", "seed": seed, "method": method, "fired": True,
+             "rtc": 0.1 * seed, "ryc": 0.0}
+            for seed in range(4) for method in ("conv_50", "autoterm_x2")]
+    pd.DataFrame(rows).to_csv(tmp_path / "per_run.csv", index=False)
+    pd.DataFrame(rows[:4]).to_csv(tmp_path / "subset.csv", index=False)  # seeds 0-1
+    assert frontier.main(["--per-run", str(tmp_path / "per_run.csv"), "--runs-of",
+                          str(tmp_path / "subset.csv"), "--out", str(tmp_path / "x"),
+                          "--bootstrap", "0"]) == 0
+    summary = pd.read_csv(tmp_path / "x_summary.csv").set_index("method")
+    assert summary.loc["conv_50", "n_runs"] == 2 and summary.loc["conv_50", "rtc"] == 0.05
