@@ -385,8 +385,7 @@ FRONTIER_GROUPS: dict[str, list[str]] = {
     "frontier_cheap": sweeps.method_names(),
     "frontier_ours": sweeps.ours_method_names(),
     # not part of ``frontier``: candidates that need a GP fit of their own
-    "frontier_candidates": sweeps.candidate_method_names(),
-    "frontier_alltrials": sweeps.alltrials_method_names(),
+    **{group: sweeps.gp_candidate_method_names(group) for group in sweeps.GP_CANDIDATES},
 }
 
 
@@ -436,10 +435,9 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
         last = last_check(run)
         if group == "frontier_cheap":
             results = sweeps.run_cheap(run.evidence, FIRST_CHECK, last)
-        elif group == "frontier_candidates":
-            results = sweeps.run_candidates(run.evidence, run.config_space, FIRST_CHECK, last)
-        elif group == "frontier_alltrials":
-            results = sweeps.run_alltrials(run.evidence, run.config_space, FIRST_CHECK, last)
+        elif group in sweeps.GP_CANDIDATES:
+            results = sweeps.run_gp_candidate(group, run.evidence, run.config_space,
+                                              FIRST_CHECK, last)
         else:
             results, trace = sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
         for name, (n_stop, fired, history) in results.items():

@@ -230,6 +230,19 @@ TRACE_FIELDS = ("regret_bound", "expected_regret", "regret_q0.5", "regret_q0.8",
                 "seconds")
 
 
+def _replay_default(evidence: Evidence, config_space: dict, first: int, last: int,
+                    **options: Any) -> compare.ReplayResult:
+    """The default AutoTermination (scikit-learn GP, seed 0), changed by ``options``, built
+    at a scale and patience that never fire so that every check of the run is in its
+    history; a setting's decision (the default patience included) is read off later."""
+    from syne_autoterm import AutoTermination
+
+    rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
+                           posterior="sklearn", seed=0, error_scale=1e-12, patience=None,
+                           **options)
+    return compare.replay(rule, evidence, first, last)
+
+
 def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
              ) -> tuple[dict[str, tuple[int, bool, tuple]], list[dict]]:
     """The default AutoTermination over its ``error_scale`` grid, and the candidate
@@ -237,14 +250,9 @@ def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
 
     Also returns the per-check trace (``n`` and :data:`TRACE_FIELDS`): every number
     a candidate reads, so new candidates can be scored without refitting."""
-    from syne_autoterm import AutoTermination
     from syne_autoterm.criterion import DEFAULT_PATIENCE
 
-    # built at a scale and patience that never fire, so every check of the run is in its
-    # history; the default patience is applied when the settings are read off
-    rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
-                           posterior="sklearn", seed=0, error_scale=1e-12, patience=None)
-    base = compare.replay(rule, evidence, first, last)
+    base = _replay_default(evidence, config_space, first, last)
     history = tuple({**r, "stat_error_pool": _pooled_error(evidence, int(r["n_completed"]))}
                     for r in base.history)
     out = _read_families(compare.ReplayResult(base.n_stop, base.fired, history),
@@ -254,52 +262,33 @@ def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
 
 
 # ------------------------------------------------------------------ more candidates
-FOLDNOISE = "cand_expectedfoldnoise"
+# Candidates that need a GP of their own: the default with one option changed, over the
+# ``error_scale`` grid with the default patience, from one replay each. Group name (of
+# ``paper_replay.py --methods``) -> (family, the option):
+#   * fold variances as known observation noise (``gp_noise="folds"``);
+#   * the GP fitted on every usable trial (``top_ratio=1``) instead of the better half:
+#     fitted on the best half only, the GP learns its prior amplitude from their small
+#     spread, so in a run stuck on a plateau of near-equal values it believes that no
+#     unexplored config can be much better (suite, satimage RF seed 6: expected regret
+#     0.05 x the error at 31 trials, stopped with test error 0.199 where the run ends at
+#     0.135).
+GP_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "frontier_candidates": ("cand_expectedfoldnoise", {"gp_noise": "folds"}),
+    "frontier_alltrials": ("cand_alltrials", {"top_ratio": 1.0}),
+}
 
 
-def candidate_method_names() -> list[str]:
-    return [_method(FOLDNOISE, c) for c in ERROR_SCALES]
+def gp_candidate_method_names(group: str) -> list[str]:
+    family, _ = GP_CANDIDATES[group]
+    return [_method(family, c) for c in ERROR_SCALES]
 
 
-def run_candidates(evidence: Evidence, config_space: dict, first: int, last: int
-                   ) -> dict[str, tuple[int, bool, tuple]]:
-    """Candidates that need their own GP: the default's expected regret with each
-    trial's fold variance as known observation noise (``gp_noise="folds"``) and the
-    default patience, over the ``error_scale`` grid, from one replay."""
-    from syne_autoterm import AutoTermination
+def run_gp_candidate(group: str, evidence: Evidence, config_space: dict, first: int, last: int
+                     ) -> dict[str, tuple[int, bool, tuple]]:
+    """One :data:`GP_CANDIDATES` group's settings on one run."""
     from syne_autoterm.criterion import DEFAULT_PATIENCE
 
-    rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
-                           posterior="sklearn", seed=0, error_scale=1e-12, patience=None,
-                           gp_noise="folds")
-    base = compare.replay(rule, evidence, first, last)
+    family, options = GP_CANDIDATES[group]
+    base = _replay_default(evidence, config_space, first, last, **options)
     ours = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
-    return _read_families(base, {FOLDNOISE: ours}, keep=())
-
-
-ALLTRIALS = "cand_alltrials"
-
-
-def alltrials_method_names() -> list[str]:
-    return [_method(ALLTRIALS, c) for c in ERROR_SCALES]
-
-
-def run_alltrials(evidence: Evidence, config_space: dict, first: int, last: int
-                  ) -> dict[str, tuple[int, bool, tuple]]:
-    """The default with its GP fitted on every usable trial (``top_ratio=1``) instead of
-    the better half, with the default patience, over the ``error_scale`` grid.
-
-    Why a candidate: fitted on the best half only, the GP learns its prior amplitude
-    from their small spread, so in a run stuck on a plateau of near-equal values it
-    believes that no unexplored config can be much better (suite, satimage RF seed 6:
-    expected regret 0.05 x the error at 31 trials, stopped with test error 0.199 where
-    the run ends at 0.135)."""
-    from syne_autoterm import AutoTermination
-    from syne_autoterm.criterion import DEFAULT_PATIENCE
-
-    rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
-                           posterior="sklearn", seed=0, error_scale=1e-12, patience=None,
-                           top_ratio=1.0)
-    base = compare.replay(rule, evidence, first, last)
-    ours = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
-    return _read_families(base, {ALLTRIALS: ours}, keep=())
+    return _read_families(base, {family: ours}, keep=())

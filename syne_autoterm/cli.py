@@ -356,17 +356,22 @@ def _resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"Resumed run {tuner.name} ended: {tuner.tuner_path}")
         return 0
     n = tuner.tuning_status.num_trials_completed
-    fired = getattr(tuner.stop_criterion, "fired_by", None)
-    why = ("the safety-net budget ended the job"
-           if fired is not None and not isinstance(fired, StoppingRule) else "the job ended")
+    why = ("the safety-net budget ended the job" if _budget_fired(tuner.stop_criterion)
+           else "the job ended")
     return _finish(Path(tuner.tuner_path), tuner.name, meta,
                    list(rule.history) if rule is not None else [], seconds,
                    f"{why} after {n} completed trials")
 
 
+def _budget_fired(stop: Any) -> bool:
+    """Whether the job's ``AnyOf`` stopped by a criterion other than the stopping rule."""
+    fired = getattr(stop, "fired_by", None)
+    return fired is not None and not isinstance(fired, StoppingRule)
+
+
 def _budget_reason(args: argparse.Namespace, stop: AnyOf, tuner: Any) -> str:
     n = tuner.tuning_status.num_trials_completed
-    if stop.fired_by is not None and not isinstance(stop.fired_by, StoppingRule):
+    if _budget_fired(stop):
         return f"the safety-net budget ended the job after {n} completed trials " \
                f"(max {args.max_trials} trials" + \
                (f", {args.max_wallclock:.0f} s" if args.max_wallclock else "") + ")"
@@ -505,13 +510,8 @@ def _find_history(out_dir: Path, meta: dict, name: str, arg: str) -> tuple[list,
     trace = out_dir / (meta.get("trace_file") or TRACE_FILE)
     if trace.exists() and not trace.is_file():
         raise CliError(f"decision trace {str(trace)!r} is not a file")
-    rule = None
-    try:
-        from syne_tune.experiments import load_experiment
-
-        rule = StoppingRule.find_in(load_experiment(name, load_tuner=True).tuner)
-    except Exception:  # no tuner.dill, or it needs the user's modules
-        rule = None
+    # the saved tuner (a second load, of tuner.dill) only when the trace or the metadata lack
+    rule = _rule_saved_with(name) if not (trace.exists() and meta) else None
     if trace.exists():
         try:
             return read_trace(trace), rule
@@ -527,6 +527,16 @@ def _find_history(out_dir: Path, meta: dict, name: str, arg: str) -> tuple[list,
         "(it is saved in tuner.dill) or AutoTermination(..., trace_path=<experiment folder>/"
         f"{TRACE_FILE}); `syne-autoterm compare {arg}` replays every rule on its results "
         "without one")
+
+
+def _rule_saved_with(name: str) -> Any:
+    """The stopping rule saved in experiment ``name``'s ``tuner.dill``, or None."""
+    try:
+        from syne_tune.experiments import load_experiment
+
+        return StoppingRule.find_in(load_experiment(name, load_tuner=True).tuner)
+    except Exception:  # no tuner.dill, or it needs the user's modules
+        return None
 
 
 def _metadata_of_any(exp: Any, rule: Any, arg: str) -> dict:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .criterion import AutoTermination
+from .criterion import PAPER_VARIANCE_FACTOR, AutoTermination
 from .evidence import Evidence, FoldSpec, check_mode
 from .rule import StoppingRule
 from .rules import ryc
@@ -415,8 +415,6 @@ def setting_label(name: str, rule: StoppingRule) -> str:
     """
     if not isinstance(rule, AutoTermination):
         return name
-    from .criterion import PAPER_VARIANCE_FACTOR
-
     label = f"autoterm {rule.bound} error_scale {rule.error_scale:.3g}"
     if rule.threshold is not None:
         label = f"autoterm {rule.bound} threshold {rule.threshold:.3g}"

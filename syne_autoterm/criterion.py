@@ -500,8 +500,8 @@ class AutoTermination(StoppingRule):
         fill = float(np.median(known)) if known.size else 0.0
         return np.where(np.isfinite(noise), noise, fill)
 
-    # kept for callers of the earlier private name
     def _fold_noise(self, evidence: Evidence, usable: np.ndarray) -> np.ndarray:
+        """:meth:`_trial_noise` with the evidence's own fold audit."""
         audit = self._audit(evidence) if self.error_estimator != "binomial" else None
         return self._trial_noise(evidence, usable, audit)
 
@@ -650,10 +650,7 @@ class AutoTermination(StoppingRule):
         top = self._top_set(objective, usable)
         if len(top) < 2 or _nothing_to_model(objective, np.flatnonzero(usable), top) is not None:
             return None
-        noise = None
-        if self.gp_noise == "folds":
-            audit = self._audit(head) if self.error_estimator != "binomial" else None
-            noise = self._trial_noise(head, usable, audit)[top]
+        noise = self._fold_noise(head, usable)[top] if self.gp_noise == "folds" else None
         try:
             posterior = fitter.fit(features[top], objective[top], noise)
         except Exception:
@@ -784,7 +781,7 @@ class AutoTermination(StoppingRule):
                                          posterior)
                 # seeded by the number of usable trials, so that trials left out (broken
                 # metric or config) change nothing, the random draws included
-                rng = np.random.RandomState((self.seed + len(idx)) % (MAX_SEED + 1))
+                rng = np.random.RandomState((self.seed + n_usable) % (MAX_SEED + 1))
                 candidate = self._bound(posterior, features, beta, encoder, rng)
                 if not math.isfinite(candidate.value):
                     raise PosteriorError("the regret bound is not finite")

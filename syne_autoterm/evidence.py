@@ -424,8 +424,7 @@ class EvidenceCollector:
     def _reached_max_resource(self, row: Mapping[str, Any]) -> bool:
         if not self.multi_fidelity:
             return True
-        level = _to_float(row.get(self.resource_attr))
-        return math.isfinite(level) and level >= self.max_resource
+        return at_max_resource(row.get(self.resource_attr), self.max_resource)
 
     def _counts(self, tid: int, row: Mapping[str, Any]) -> bool:
         status = str(row.get("status"))
@@ -549,6 +548,12 @@ class EvidenceCollector:
                 for m in self.extra_metrics
             },
         )
+
+
+def at_max_resource(level: Any, max_resource: float) -> bool:
+    """Whether a reported resource level (epochs, folds, ...) is a full-fidelity result."""
+    value = _to_float(level)
+    return math.isfinite(value) and value >= max_resource
 
 
 def _report_time(row: Mapping[str, Any]) -> float:

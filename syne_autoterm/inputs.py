@@ -18,6 +18,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from .evidence import at_max_resource
+
 logger = logging.getLogger(__name__)
 
 # Keys of TuningStatus.trial_rows that are not reported metrics.
@@ -71,7 +73,7 @@ def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | Non
             f"multi-fidelity: only trials that reach {attr} = {top:g} are evidence, so no "
             f"decision before {rule.warm_up} of them have completed (warm_up={rule.warm_up}); "
             "trials stopped early by the scheduler do not count")))
-        full = [(t, r) for t, r in finished if _at_least(r.get(attr), top)]
+        full = [(t, r) for t, r in finished if at_max_resource(r.get(attr), top)]
         if not full:
             return problems if any(k != "input-multi-fidelity" for k, _ in problems) else \
                 _pending(rule, problems)
@@ -84,13 +86,6 @@ def _pending(rule: Any, problems: list[tuple[str, str]]) -> None:
     for kind, message in problems:
         rule.log_problem(kind, f"{rule.name}: {message}")
     return None
-
-
-def _at_least(value: Any, top: float) -> bool:
-    try:
-        return float(value) >= top
-    except (TypeError, ValueError):
-        return False
 
 
 def _estimator_problems(rule: Any, tid: Any, row: Mapping[str, Any],

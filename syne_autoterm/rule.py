@@ -102,11 +102,10 @@ class StoppingRule(TunerCallback):
     """
 
     name = "rule"
-    #: Set by a rule whose check at ``n`` completed trials depends on its checks at
-    #: smaller ``n`` (AutoTermination warm-starts each GP fit from the previous one).
-    #: Online, trials that complete together make checks skip counts; such a rule then
-    #: also checks each skipped count, in completion order, so that its decisions are a
-    #: function of the completed trials alone and equal a replay's (``compare``).
+    #: Set by a rule that could stop at a count of completed trials and not at a later
+    #: one (AutoTermination: its bound can rise again). Online, trials that complete
+    #: together make checks skip counts; such a rule then also checks each skipped count,
+    #: in completion order, so that it stops where a replay (``compare``) stops.
     checks_every_count: bool = False
 
     def __init__(
@@ -168,6 +167,11 @@ class StoppingRule(TunerCallback):
     def _transient_attributes(self) -> tuple[str, ...]:
         """Attributes not pickled (caches that hold fitted models); override to add."""
         return ()
+
+    def _drop_caches(self) -> None:
+        """Forget the transient attributes: caches built from another job's evidence."""
+        for name in self._transient_attributes():
+            self.__dict__.pop(name, None)
 
     @staticmethod
     def find_in(tuner: Any) -> StoppingRule | None:
@@ -318,10 +322,7 @@ class StoppingRule(TunerCallback):
         self._inputs_checked = False
         self.run_id = uuid.uuid4().hex[:12]
         self.session = 0
-        fitters = getattr(self, "_fitters", None)  # warm starts learned on the other job
-        if isinstance(fitters, dict):
-            fitters.clear()
-        self.__dict__.pop("_encoded_rows", None)  # the other job's encodings
+        self._drop_caches()
 
     def _check_same_job(self, status: Any) -> None:
         """Start afresh when ``status`` lacks or contradicts the trials recorded so far."""

@@ -96,6 +96,11 @@ class _BaselineRule(StoppingRule):
             if name not in self.__dict__:
                 setattr(self, name, fresh() if callable(fresh) else fresh)
 
+    def _drop_caches(self) -> None:
+        super()._drop_caches()
+        for name, fresh in self._transient.items():  # rebuilt lazily, as after unpickling
+            setattr(self, name, fresh() if callable(fresh) else fresh)
+
     def _make_collector(self) -> EvidenceCollector:
         if not self._metric_given:
             raise ValueError(

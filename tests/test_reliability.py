@@ -1276,7 +1276,7 @@ def test_criterion_pickles_without_fitted_models(posterior, tmp_path):
     for clone in clones:
         assert clone.session == crit.session + 1 and clone.run_id == crit.run_id
         assert clone.history == crit.history
-    a = crit.check(ev.head(16))  # the warm-started GP state travelled with the pickle
+    a = crit.check(ev.head(16))  # the clones refit the dropped hyperparameter cache alike
     for clone in clones:
         b = clone.check(ev.head(16))
         assert (a["stop"], a["check"]) == (b["stop"], b["check"])
@@ -1458,7 +1458,7 @@ def test_interrupt_and_load_experiment_continues_the_same_rule(synetune_folder):
     rows = experiment.tuner.tuning_status.trial_rows
     lost = [t for t, r in rows.items() if r["status"] == "InProgress"]
     assert not set(lost) & set(resumed.evidence.trial_ids)
-    # every decision equals an offline replay of the same evidence (same warm starts)
+    # every decision equals an offline replay of the same evidence
     replay = AutoTermination(
         "error", config_space=SIM_SPACE, warm_up=8, top_min=8, posterior="sklearn", seed=0,
         domain_search=DomainSearch(n_candidates=200, n_starts=2, n_rounds=2, n_samples=16),

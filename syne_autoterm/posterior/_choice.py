@@ -45,7 +45,7 @@ def encoder_for(
 
 
 def cached_fitter(cache: dict[str, Any], botorch: bool, scheduler: Any, seed: int):
-    """One fitter per kind, kept in ``cache`` so its warm start carries across checks."""
+    """One fitter per kind, kept in ``cache`` (built once per rule, not per check)."""
     if botorch:
         searcher = searcher_of(scheduler)
         warping = bool(getattr(searcher, "input_warping", False)) if searcher else False
