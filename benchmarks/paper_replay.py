@@ -438,8 +438,8 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
         elif group in sweeps.GP_CANDIDATES:
             results = sweeps.run_gp_candidate(group, run.evidence, run.config_space,
                                               FIRST_CHECK, last)
-        else:
-            results, trace = sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
+        else:  # frontier_ours: the checks only; the settings' rows come from them (_ours_rows)
+            results, trace = {}, sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
         for name, (n_stop, fired, history) in results.items():
             rows.append(_row(run, name, n_stop, fired, history))
     elif group in AUTOTERM_VARIANTS:
@@ -474,13 +474,31 @@ def _cache_path(out: Path, group: str, path: Path, seed: int) -> Path:
 
 
 def _signature(group: str, path: str | Path) -> list[str]:
-    """What a cached result depends on: the group's methods and, for runs of
+    """What a cached result depends on: the group's methods (for ``frontier_ours``, the
+    traced fields instead: its settings are read off the trace) and, for runs of
     compare.py, that they were modelled in the tuner's own space (so a result
     from the paper's space, or from an older file without the marker, is redone)."""
     native = is_native(_read_table(str(path)))
+    space = ["space=native"] if native else []
+    if group == "frontier_ours":
+        return space + ["trace=" + ",".join(sweeps.TRACE_FIELDS)]
     names = FRONTIER_GROUPS[group] if group in FRONTIER_GROUPS else GROUPS[group]
-    extra = ["trace=" + ",".join(sweeps.TRACE_FIELDS)] if group == "frontier_ours" else []
-    return sorted(names) + (["space=native"] if native else []) + extra
+    return sorted(names) + space
+
+
+def _same_signature(group: str, cached: list[str], wanted: list[str]) -> bool:
+    """A ``frontier_ours`` cache written when its signature still listed the method
+    names (before 2026-12-01) holds the same trace: only the non-name entries count."""
+    if group == "frontier_ours":
+        cached = [x for x in cached if x.startswith(("space=", "trace="))]
+    return cached == wanted
+
+
+def _ours_rows(path: Path, seed: int, trace: list[dict]) -> list[dict]:
+    """The rows of ours and its candidates on one run, read off its cached trace."""
+    (run,) = load_runs(path, [seed])
+    return [_row(run, name, n_stop, fired, history) for name, (n_stop, fired, history)
+            in sweeps.ours_from_trace(trace, last_check(run)).items()]
 
 
 def _task(args: tuple[str, str, int, str]) -> tuple[str, str, int, float]:
@@ -498,7 +516,9 @@ def _task(args: tuple[str, str, int, str]) -> tuple[str, str, int, float]:
     return group, path, seed, result["seconds"]
 
 
-def _cached(out: Path, group: str, path: Path, seed: int) -> dict | None:
+def _cached(out: Path, group: str, path: Path, seed: int, rows: bool = True) -> dict | None:
+    """The cached result of one unit, or None when missing or stale; ``rows=False`` only
+    says whether it is there (without reading ours' rows off the trace)."""
     p = _cache_path(out, group, path, seed)
     if not p.exists():
         return None
@@ -506,7 +526,11 @@ def _cached(out: Path, group: str, path: Path, seed: int) -> dict | None:
         data = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    return data if data.get("signature") == _signature(group, path) else None
+    if not _same_signature(group, data.get("signature") or [], _signature(group, path)):
+        return None
+    if rows and group == "frontier_ours":
+        data["rows"] = _ours_rows(Path(path), seed, data.get("trace", []))
+    return data
 
 
 def run_tasks(runs_dir: Path, out: Path, groups: Sequence[str], seeds: Sequence[int] | None,
@@ -522,7 +546,7 @@ def run_tasks(runs_dir: Path, out: Path, groups: Sequence[str], seeds: Sequence[
     for s in all_seeds:
         for g in groups:
             for f in files:
-                if s in seeds_of[f] and _cached(out, g, f, s) is None:
+                if s in seeds_of[f] and _cached(out, g, f, s, rows=False) is None:
                     todo.append((g, str(f), s, str(out)))
     if not todo:
         return

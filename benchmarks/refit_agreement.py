@@ -42,7 +42,7 @@ GROWTHS = (1.0, 1.1)
 def _one(args: tuple[str, int, float]) -> list[dict]:
     path, seed, growth = args
     import paper_replay as pr
-    from sweeps import ERROR_SCALES
+    from sweeps import COARSE_ERROR_SCALES
 
     from syne_autoterm import AutoTermination
     from syne_autoterm import compare as replay_lib
@@ -58,7 +58,7 @@ def _one(args: tuple[str, int, float]) -> list[dict]:
     seconds = (time.perf_counter() - start) / max(1, len(base.history))
     rows = []
     for scale, res in replay_lib.read_off(
-            base, ERROR_SCALES, lambda r, c: stops_on_record(r, c, DEFAULT_PATIENCE)).items():
+            base, COARSE_ERROR_SCALES, lambda r, c: stops_on_record(r, c, DEFAULT_PATIENCE)).items():
         out = pr.outcome(run.evidence, res.n_stop, last)
         rows.append({"dataset": run.dataset, "model": run.model, "seed": seed,
                      "refit_growth": growth, "error_scale": scale, "fired": res.fired,

@@ -191,6 +191,21 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path, frontier):
     assert frontier.main(["--per-run", str(out / "per_run.csv"), "--out", str(tmp_path / "f")]) == 0
     assert (tmp_path / "f_frontier.md").exists()
 
+    # ours' settings are read off the cached checks: each equals the rule built at that
+    # setting and replayed on its own, down to the bottom of the grid
+    from syne_autoterm import AutoTermination
+    from syne_autoterm.compare import replay as replay_rule
+
+    (run,) = pr.load_runs(runs / "toy__RF.csv.gz", [0])
+    sweeps = _load("sweeps")
+    assert min(sweeps.ERROR_SCALES) < 1e-3
+    for c in (min(sweeps.ERROR_SCALES), 0.8409, 32.0):
+        rule = AutoTermination("value", "min", "fold_", config_space=run.config_space,
+                               warm_up=20, posterior="sklearn", seed=0, error_scale=c)
+        alone = replay_rule(rule, run.evidence, 20, pr.last_check(run))
+        row = per_run[per_run.method == f"autoterm_x{c:g}"].iloc[0]
+        assert (row.n_stop, bool(row.fired)) == (alone.n_stop, alone.fired), c
+
 
 def test_margin_bootstrap_resamples_datasets(frontier):
     """Ours saves 0.1 more than the competitor on datasets a and b and 0.3 less on c: the
