@@ -180,11 +180,34 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
 
     from syne_autoterm.criterion import stops_on_record
 
+    def guarded(min_trials: int = 0, min_quiet: int = 0):
+        """Ours, but the bound may stop only from ``min_trials`` completed trials on, and
+        only once the incumbent has stood for ``min_quiet`` trials (a stagnation signal
+        combined with the bound: early GPs, fitted on ten-odd trials, and a GP refitted
+        right after a new incumbent are the ones that stopped too early on the suite)."""
+        def fires(r: Mapping[str, Any], c: float) -> bool:
+            quiet = r.get("trials_without_improvement") or 0
+            if not stops_on_record(r, c, patience):
+                return False
+            return quiet >= patience or (int(r["n_completed"]) >= min_trials and quiet >= min_quiet)
+        return fires
+
+    def linked(exponent: float, reference: float = 0.8409):
+        """One knob for both signals: the patience shrinks as the scale grows,
+        ``patience x (c / reference) ** -exponent`` (clipped to 10 .. 1000 trials)."""
+        def fires(r: Mapping[str, Any], c: float) -> bool:
+            p = int(np.clip(round(patience * (c / reference) ** -exponent), 10, 1000))
+            return stops_on_record(r, c, p)
+        return fires
+
     stats = {
         "autoterm_x": lambda r, c: stops_on_record(r, c, patience),
         "cand_expected": below("expected_regret"),
         "cand_prbq0.9patience": below("regret_q0.9", with_patience=True),
         "cand_pooled": below("expected_regret", "stat_error_pool", with_patience=True),
+        "cand_min40trials": guarded(min_trials=40),
+        "cand_quiet10": guarded(min_quiet=10),
+        "cand_linkedpatience": linked(0.5),
     }
     for q in REPORTED_QUANTILES:
         stats[f"cand_prbq{q:g}"] = below(f"regret_q{q:g}")

@@ -10,19 +10,40 @@ import warnings
 
 import numpy as np
 
+from ._matern import FixedGP, kernel_parts
 from ._types import FittedPosterior, standardize
 
 
 class SklearnGPPosterior(FittedPosterior):
-    def __init__(self, gp, y_mean: float, y_std: float):
+    """A fitted scikit-learn GP's posterior in metric units.
+
+    With the kernel that :class:`SklearnGP` builds, predictions are computed by
+    :class:`~syne_autoterm.posterior._matern.FixedGP` (the same formulas without
+    scikit-learn's per-call overhead); ``gp`` may then be None (a fit at kept
+    hyperparameters builds no regressor at all). Any other kernel uses ``gp``.
+    """
+
+    def __init__(self, gp, y_mean: float, y_std: float, fixed: FixedGP | None = None,
+                 kernel=None):
         self._gp, self._y_mean, self._y_std = gp, y_mean, y_std
+        self._kernel = kernel if kernel is not None else gp.kernel_
+        if fixed is None:
+            parts = kernel_parts(self._kernel)
+            fixed = FixedGP.from_sklearn(gp, parts) if parts is not None else None
+        self._fixed = fixed
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mean, std = self._gp.predict(np.atleast_2d(features), return_std=True)
+        if self._fixed is not None:
+            mean, std = self._fixed.predict(features)
+        else:
+            mean, std = self._gp.predict(np.atleast_2d(features), return_std=True)
         return mean * self._y_std + self._y_mean, np.maximum(std, 0.0) * self._y_std
 
     def joint(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Joint posterior mean and covariance of the latent objective (no noise term)."""
+        if self._fixed is not None:
+            mean, cov = self._fixed.joint(features)
+            return mean * self._y_std + self._y_mean, cov * self._y_std**2
         mean, cov = self._gp.predict(np.atleast_2d(features), return_cov=True)
         # scikit-learn adds the WhiteKernel's noise level to the diagonal of every
         # prediction; sample paths are of the latent objective, so it is taken off.
@@ -34,7 +55,7 @@ class SklearnGPPosterior(FittedPosterior):
     @property
     def hyperparameters(self):
         """The fitted kernel: pass it to :meth:`SklearnGP.fit` to refit without optimising."""
-        return self._gp.kernel_
+        return self._kernel
 
 
 class SklearnGP:
@@ -84,6 +105,10 @@ class SklearnGP:
         floor = max(1e-10, float(jitter))
         alpha = floor if noise_var is None else np.maximum(noise_var / y_std**2, floor)
         fixed = hyperparameters is not None
+        parts = kernel_parts(hyperparameters) if fixed else None
+        if parts is not None:  # kept hyperparameters: one kernel matrix and one Cholesky
+            state = FixedGP.fit(parts, features, y, alpha)
+            return SklearnGPPosterior(None, y_mean, y_std, fixed=state, kernel=hyperparameters)
         gp = GaussianProcessRegressor(
             kernel=hyperparameters if fixed else self._initial_kernel(features.shape[1]),
             alpha=alpha, normalize_y=False, optimizer=None if fixed else "fmin_l_bfgs_b",

@@ -1,0 +1,91 @@
+"""The scikit-learn GP path's own posterior numerics against scikit-learn itself.
+
+A check at kept hyperparameters builds no ``GaussianProcessRegressor``: it
+conditions :class:`~syne_autoterm.posterior._matern.FixedGP` on the new trials
+(one kernel matrix, one Cholesky). That must be the same posterior as a full
+scikit-learn fit at those hyperparameters, to rounding.
+"""
+
+import numpy as np
+import pytest
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import RBF, Matern
+
+from syne_autoterm.posterior import SklearnGP
+from syne_autoterm.posterior._matern import kernel_parts
+from syne_autoterm.posterior._sklearn_gp import SklearnGPPosterior
+from syne_autoterm.posterior._types import standardize
+
+
+def _data(seed, n, d):
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(size=(n, d))
+    y = np.sin(3 * x[:, 0]) + (x[:, -1] - 0.4) ** 2 + 0.05 * rng.standard_normal(n)
+    return x, 0.2 + 0.01 * y, rng.uniform(size=(40, d))
+
+
+def _reference(kernel, x, objective, alpha):
+    """scikit-learn's own fit at fixed hyperparameters, on the same standardised data."""
+    y, y_mean, y_std = standardize(objective)
+    gp = GaussianProcessRegressor(kernel=kernel, alpha=alpha, optimizer=None, normalize_y=False)
+    gp.fit(x, y)
+    return gp, y_mean, y_std
+
+
+@pytest.mark.parametrize("seed,n,d", [(0, 12, 1), (1, 30, 3), (2, 60, 9)])
+@pytest.mark.parametrize("known_noise", [False, True])
+def test_update_at_kept_hyperparameters_equals_a_full_refit(seed, n, d, known_noise):
+    x, objective, query = _data(seed, n, d)
+    fitter = SklearnGP(n_restarts=0, seed=0)
+    optimised = fitter.fit(x[: n // 2], objective[: n // 2])
+    kernel = optimised.hyperparameters
+    assert kernel_parts(kernel) is not None
+    noise_var = (1e-6 * (1 + np.arange(n)) / n) if known_noise else None
+    kept = fitter.fit(x, objective, noise_var=noise_var, hyperparameters=kernel)
+    assert kept._gp is None  # no regressor built: the numerics here did the update
+
+    _, _, y_std = standardize(objective)
+    alpha = 1e-10 if noise_var is None else np.maximum(noise_var / y_std**2, 1e-10)
+    gp, y_mean, y_std = _reference(kernel, x, objective, alpha)
+    mean, std = gp.predict(query, return_std=True)
+    got_mean, got_std = kept.predict(query)
+    np.testing.assert_allclose(got_mean, mean * y_std + y_mean, rtol=0, atol=1e-8 * y_std)
+    np.testing.assert_allclose(got_std, std * y_std, rtol=0, atol=1e-8 * y_std)
+
+    _, cov = gp.predict(query, return_cov=True)
+    cov = (cov - kernel.k2.noise_level * np.eye(len(cov))) * y_std**2
+    _, got_cov = kept.joint(query)
+    np.testing.assert_allclose(got_cov, cov, rtol=0, atol=1e-8 * y_std**2)
+    assert kept.hyperparameters is kernel  # the chain of kept fits carries the same kernel
+
+
+def test_an_optimised_fit_predicts_as_its_regressor():
+    x, objective, query = _data(3, 40, 4)
+    post = SklearnGP(n_restarts=1, seed=0).fit(x, objective)
+    gp = post._gp
+    mean, std = gp.predict(query, return_std=True)
+    got_mean, got_std = post.predict(query)
+    np.testing.assert_allclose(got_mean, mean * post._y_std + post._y_mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got_std, std * post._y_std, rtol=1e-9, atol=1e-14)
+
+
+def test_other_kernels_keep_scikit_learns_code():
+    x, objective, query = _data(4, 20, 2)
+    for kernel in (Matern(0.3, nu=2.5), Matern(0.3, nu=1.5), RBF(0.3)):
+        gp = GaussianProcessRegressor(kernel, optimizer=None).fit(x, objective)
+        post = SklearnGPPosterior(gp, 0.0, 1.0)
+        assert post._fixed is None
+        np.testing.assert_allclose(post.predict(query)[0], gp.predict(query))
+
+
+def test_a_singular_kernel_matrix_raises_for_the_retry_policy():
+    """The criterion retries a failed fit with a noise floor: the failure must be an exception."""
+    from syne_autoterm.posterior._matern import FixedGP, KernelParts
+
+    parts = KernelParts(1.0, np.array([0.5, 0.5]), 0.0)
+    with pytest.raises(np.linalg.LinAlgError):  # five identical configs, no noise at all
+        FixedGP.fit(parts, np.zeros((5, 2)), np.arange(5.0), alpha=0.0)
+    kernel = SklearnGP(n_restarts=0).fit(np.random.RandomState(0).uniform(size=(10, 2)),
+                                         np.arange(10.0)).hyperparameters
+    with pytest.raises(ValueError):
+        SklearnGP().fit(np.full((5, 2), np.nan), np.arange(5.0), hyperparameters=kernel)
