@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ._types import standardize
+from ._types import FitCounts, standardize
 
 
 class BoTorchGPPosterior:
@@ -65,6 +65,7 @@ class BoTorchGP:
     def __init__(self, input_warping: bool = False, seed: int = 0):
         self.input_warping = input_warping
         self.seed = seed
+        self.fits = FitCounts()
 
     def fit(
         self,
@@ -115,6 +116,7 @@ class BoTorchGP:
             warnings.simplefilter("ignore")  # gpytorch NumericalWarning / botorch input warnings
             kwargs = {"likelihood": likelihood} if likelihood is not None else {}
             model = SingleTaskGP(X, Y, train_Yvar=Yvar, input_transform=warp, **kwargs)
+            self.fits.count(optimised=hyperparameters is None)
             if hyperparameters is not None:
                 _load(model, hyperparameters)
             else:

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ._matern import FixedGP, kernel_parts
-from ._types import FittedPosterior, standardize
+from ._types import FitCounts, FittedPosterior, standardize
 
 
 class SklearnGPPosterior(FittedPosterior):
@@ -74,6 +74,7 @@ class SklearnGP:
     def __init__(self, n_restarts: int = 2, seed: int = 0):
         self.n_restarts = n_restarts
         self.seed = seed
+        self.fits = FitCounts()
 
     @staticmethod
     def _initial_kernel(n_features: int):
@@ -106,6 +107,7 @@ class SklearnGP:
         alpha = floor if noise_var is None else np.maximum(noise_var / y_std**2, floor)
         fixed = hyperparameters is not None
         parts = kernel_parts(hyperparameters) if fixed else None
+        self.fits.count(optimised=not fixed)
         if parts is not None:  # kept hyperparameters: one kernel matrix and one Cholesky
             state = FixedGP.fit(parts, features, y, alpha)
             return SklearnGPPosterior(None, y_mean, y_std, fixed=state, kernel=hyperparameters)

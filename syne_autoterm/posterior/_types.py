@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +24,23 @@ class PosteriorFitter(Protocol):
         The fitters of this package also take ``jitter=``: a floor on the noise
         variance in standardised units, used when retrying a failed fit.
         """
+
+
+@dataclass
+class FitCounts:
+    """How many GP fits a fitter made: ``optimised`` (hyperparameters found by the
+    optimiser, the expensive kind) and ``conditioned`` (kept hyperparameters, new data
+    only). Lets tests and benchmarks see that checks between refit points optimise
+    nothing; lives with the fitter, which a pickled rule does not keep."""
+
+    optimised: int = 0
+    conditioned: int = 0
+
+    def count(self, optimised: bool) -> None:
+        if optimised:
+            self.optimised += 1
+        else:
+            self.conditioned += 1
 
 
 # Spread below this fraction of the values' magnitude is floating-point noise.
