@@ -1,6 +1,6 @@
 """Which baseline settings dominate ours: more iterations saved at equal or smaller loss.
 
-Reads a ``summary*.csv`` of ``paper_replay.py`` or ``compare.py`` and, per model,
+Reads a ``summary*.csv`` of ``paper_replay`` or ``suite_compare`` and, per model,
 lists for every setting of ours (``autoterm_*``, ``authors_*``) the baseline
 settings with ``rtc >= ours`` and ``ryc >= ours`` over the same number of runs.
 
@@ -11,7 +11,7 @@ error: ``d_rtc`` +- ``se``, ``d_ryc`` +- ``se``. A pair is ``clear`` when the
 baseline saves more by over 2 standard errors and loses no more than 2 standard
 errors worse in RYC.
 
-    python benchmarks/dominance.py benchmarks/results/paper_replay/summary_subset.csv
+    python -m benchmarks.dominance benchmarks/results/paper_replay/summary_subset.csv
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def _per_run_beside(summary_path: Path) -> pd.DataFrame | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.dominance", description=__doc__.split("\n\n")[0])
     ap.add_argument("summaries", nargs="+", type=Path,
                     help="summary*.csv files (per_run*.csv beside each is used when present)")
     ap.add_argument("--out", type=Path, default=None,
