@@ -1,10 +1,12 @@
 """File conventions shared by the benchmark scripts: where the files are, how a table
-or a run file is named, read and written, and how a script records its command.
+or a run file is named, read and written, and how a script records its command; and
+the standard error that every summary reports.
 
 Why one module: the scripts hand files to one another (``build_tables`` ->
 ``suite_compare`` -> ``paper_replay`` -> ``frontier``), so a file-name rule, a
 column convention or a compression setting defined twice drifts apart and breaks
-the hand-over without an error. Nothing here knows about stopping rules.
+the hand-over without an error; the same holds for a "+- se" that two tables
+compare. Nothing here knows about stopping rules.
 """
 
 from __future__ import annotations
@@ -147,6 +149,13 @@ def command_line(module: str, argv: Sequence[str] | None = None) -> str:
     """
     given = sys.argv[1:] if argv is None else list(argv)
     return shlex.join(["python", "-m", f"benchmarks.{module}", *given])
+
+
+def standard_error(values: Any) -> float:
+    """Standard error of the mean of ``values`` (a Series or an array; ddof 1), NaN for
+    fewer than two values."""
+    n = len(values)
+    return float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
 
 
 def markdown_rows(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from benchmarks._common import standard_error
 
 OURS = ("autoterm", "authors")
 
@@ -35,9 +36,8 @@ def paired_difference(per_run: pd.DataFrame, baseline: str, ours: str, model: st
     if len(both) < 2:
         return {}
     d_rtc, d_ryc = both.rtc_b - both.rtc_o, both.ryc_b - both.ryc_o
-    se = lambda d: float(d.std(ddof=1) / np.sqrt(len(d)))  # noqa: E731
-    return {"n": len(both), "d_rtc": float(d_rtc.mean()), "se_rtc": se(d_rtc),
-            "d_ryc": float(d_ryc.mean()), "se_ryc": se(d_ryc)}
+    return {"n": len(both), "d_rtc": float(d_rtc.mean()), "se_rtc": standard_error(d_rtc),
+            "d_ryc": float(d_ryc.mean()), "se_ryc": standard_error(d_ryc)}
 
 
 def dominated(summary: pd.DataFrame, per_run: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import markdown_rows
+from benchmarks._common import markdown_rows, standard_error
 
 LOSS_BUDGETS = (0.0025, 0.005, 0.01, 0.02)
 HARM_BUDGETS = (0.05, 0.1, 0.2, 0.3)
@@ -230,8 +230,8 @@ def leave_out_table(per_run: pd.DataFrame, k: int = 5) -> pd.DataFrame:
                     "model": model, "budget": budget, "family": family, "role": role_of(family),
                     "rtc": float(h.rtc.mean()) if n else 0.0,
                     "ryc": float(h.ryc.mean()) if n else 0.0,
-                    "se_rtc": float(h.rtc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
-                    "se_ryc": float(h.ryc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
+                    "se_rtc": standard_error(h.rtc),
+                    "se_ryc": standard_error(h.ryc),
                     "harm": float((h.ryc < -0.01).mean()) if n else 0.0,
                     "runs": n,
                 })

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import paper_replay as pr
+from benchmarks._common import standard_error
 from benchmarks.frontier import LOSS_BUDGETS, dataset_folds
 from benchmarks.sweep_checks import runs_with_checks
 
@@ -115,7 +116,7 @@ def evaluate(runs: list[dict], k: int = 5) -> pd.DataFrame:
                          else [{"rtc": 0.0, "ryc": 0.0}] * len(test))
             rtc = np.array([o["rtc"] for o in held])
             rows.append({"model": model_name, "budget": budget, "protocol": "leave-datasets-out",
-                         "tau": None, "rtc": rtc.mean(), "se_rtc": rtc.std(ddof=1) / len(rtc) ** .5,
+                         "tau": None, "rtc": rtc.mean(), "se_rtc": standard_error(rtc),
                          "ryc": np.mean([o["ryc"] for o in held])})
     return pd.DataFrame(rows)
 

@@ -44,6 +44,7 @@ from benchmarks._common import (
     PAPER_RUNS,
     markdown_rows,
     parse_name,
+    standard_error,
     write_csv,
 )
 from syne_autoterm import AutoTermination, Evidence, compare, error_scale_from_decay
@@ -593,10 +594,6 @@ def authors_results(runs_dir: Path | Sequence[Path]) -> pd.DataFrame:
     return pd.read_csv(p)
 
 
-def _se(x: pd.Series) -> float:
-    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
-
-
 def summarize(per_run: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (method, model) plus model 'all': means, medians, standard errors.
 
@@ -614,7 +611,7 @@ def summarize(per_run: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.Da
             "method": method, "model": model,
             "rtc": g.rtc.mean(), "ryc": g.ryc.mean(), "stop_rate": g.fired.mean(), "n_runs": len(g),
             "median_rtc": g.rtc.median(), "median_ryc": g.ryc.median(),
-            "se_rtc": _se(g.rtc), "se_ryc": _se(g.ryc),
+            "se_rtc": standard_error(g.rtc), "se_ryc": standard_error(g.ryc),
             "share_ryc_below_-0.01": float((g.ryc < -0.01).mean()),
             "rel_val": g.rel_val.mean(), "time_saved": g.time_saved.mean() if "time_saved" in g else np.nan,
             "ms_per_check": g.ms_per_check.mean(),
