@@ -10,7 +10,7 @@ those ``reps`` decisions are reported. Ours re-optimises the GP's hyperparameter
 only at refit points (every 10% more trials), so most of its checks keep them;
 ``autoterm_*_everyfit`` optimises at every check: the cost of a refit check.
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/decision_cost.py \
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python -m benchmarks.decision_cost \
         [--sizes 50 200 1000] [--reps 3] [--profile]
 
 Writes ``benchmarks/results/decision_cost.csv`` (``method, n_trials,
@@ -22,21 +22,18 @@ probabilistic bound, ``paper_bound_*`` the paper's) and prints ratios against th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import numpy as np
 import pandas as pd
 
+from benchmarks._common import RESULTS
 from syne_autoterm import AutoTermination, Evidence
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = RESULTS
 # peers measured elsewhere on this kind of machine (shared/notes/architecture.md)
 REFERENCE_MS = {
     "optuna_terminator": {50: 29, 200: 80, 1000: 945},
@@ -188,7 +185,9 @@ def profile(evidence: Evidence, space: dict, sizes, reps: int) -> pd.DataFrame:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.decision_cost", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="*", default=[50, 200, 1000])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--methods", nargs="*", default=None)

@@ -1,6 +1,6 @@
 """Which baseline settings dominate ours: more iterations saved at equal or smaller loss.
 
-Reads a ``summary*.csv`` of ``paper_replay.py`` or ``compare.py`` and, per model,
+Reads a ``summary*.csv`` of ``paper_replay`` or ``suite_compare`` and, per model,
 lists for every setting of ours (``autoterm_*``, ``authors_*``) the baseline
 settings with ``rtc >= ours`` and ``ryc >= ours`` over the same number of runs.
 
@@ -11,7 +11,7 @@ error: ``d_rtc`` +- ``se``, ``d_ryc`` +- ``se``. A pair is ``clear`` when the
 baseline saves more by over 2 standard errors and loses no more than 2 standard
 errors worse in RYC.
 
-    python benchmarks/dominance.py benchmarks/results/paper_replay/summary_subset.csv
+    python -m benchmarks.dominance benchmarks/results/paper_replay/summary_subset.csv
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from benchmarks._common import standard_error
 
 OURS = ("autoterm", "authors")
 
@@ -35,9 +36,8 @@ def paired_difference(per_run: pd.DataFrame, baseline: str, ours: str, model: st
     if len(both) < 2:
         return {}
     d_rtc, d_ryc = both.rtc_b - both.rtc_o, both.ryc_b - both.ryc_o
-    se = lambda d: float(d.std(ddof=1) / np.sqrt(len(d)))  # noqa: E731
-    return {"n": len(both), "d_rtc": float(d_rtc.mean()), "se_rtc": se(d_rtc),
-            "d_ryc": float(d_ryc.mean()), "se_ryc": se(d_ryc)}
+    return {"n": len(both), "d_rtc": float(d_rtc.mean()), "se_rtc": standard_error(d_rtc),
+            "d_ryc": float(d_ryc.mean()), "se_ryc": standard_error(d_ryc)}
 
 
 def dominated(summary: pd.DataFrame, per_run: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -68,7 +68,8 @@ def _per_run_beside(summary_path: Path) -> pd.DataFrame | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.dominance", description=__doc__.split("\n\n")[0])
     ap.add_argument("summaries", nargs="+", type=Path,
                     help="summary*.csv files (per_run*.csv beside each is used when present)")
     ap.add_argument("--out", type=Path, default=None,

@@ -23,8 +23,8 @@ on the other groups (best RTC at mean RYC >= -L there) and scored on the held-ou
 group, and the held-out runs of all groups are pooled. That is how the rule
 would fare on datasets it was never tuned on.
 
-    python benchmarks/frontier.py benchmarks/results/frontier/paper_summary.csv --check
-    python benchmarks/frontier.py --per-run benchmarks/results/frontier/paper/per_run.csv \\
+    python -m benchmarks.frontier benchmarks/results/frontier/paper_summary.csv --check
+    python -m benchmarks.frontier --per-run benchmarks/results/frontier/paper/per_run.csv \\
         benchmarks/results/frontier/paper/per_run_paper_bound.csv \\
         --out benchmarks/results/frontier/paper --check
 
@@ -46,6 +46,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks._common import markdown_rows, standard_error
 
 LOSS_BUDGETS = (0.0025, 0.005, 0.01, 0.02)
 HARM_BUDGETS = (0.05, 0.1, 0.2, 0.3)
@@ -228,8 +230,8 @@ def leave_out_table(per_run: pd.DataFrame, k: int = 5) -> pd.DataFrame:
                     "model": model, "budget": budget, "family": family, "role": role_of(family),
                     "rtc": float(h.rtc.mean()) if n else 0.0,
                     "ryc": float(h.ryc.mean()) if n else 0.0,
-                    "se_rtc": float(h.rtc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
-                    "se_ryc": float(h.ryc.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
+                    "se_rtc": standard_error(h.rtc),
+                    "se_ryc": standard_error(h.ryc),
                     "harm": float((h.ryc < -0.01).mean()) if n else 0.0,
                     "runs": n,
                 })
@@ -237,6 +239,15 @@ def leave_out_table(per_run: pd.DataFrame, k: int = 5) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ outputs
+_ROLE_ORDER = {"ours": 0, "competitor": 1, "candidate": 2, "reference": 3}
+
+
+def _families_in_order(rows: pd.DataFrame) -> list[str]:
+    """The families of ``rows`` as the tables list them: ours, competitors, candidates,
+    references, each by name."""
+    return sorted(rows.family.unique(), key=lambda f: (_ROLE_ORDER[role_of(f)], f))
+
+
 def markdown(table: pd.DataFrame, margin: pd.DataFrame, title: str, harm: bool = False) -> str:
     """One table per model: families as rows, budgets as columns (RTC, RYC in brackets)."""
     lines = [f"## {title}", ""]
@@ -245,12 +256,8 @@ def markdown(table: pd.DataFrame, margin: pd.DataFrame, title: str, harm: bool =
         budgets = sorted(g.budget.unique())
         lines.append(f"### {model}")
         lines.append("")
-        lines.append("| family | " + " | ".join(
-            f"{col} {b if harm else -b:g}" for b in budgets) + " |")
-        lines.append("|---|" + "---|" * len(budgets))
-        order = {"ours": 0, "competitor": 1, "candidate": 2, "reference": 3}
-        fams = sorted(g.family.unique(), key=lambda f: (order[role_of(f)], f))
-        for fam in fams:
+        rows = []
+        for fam in _families_in_order(g):
             cells = []
             for b in budgets:
                 r = g[(g.family == fam) & (g.budget == b)].iloc[0]
@@ -260,8 +267,9 @@ def markdown(table: pd.DataFrame, margin: pd.DataFrame, title: str, harm: bool =
                 se = f" +- {r.se_rtc:.3f}" if isinstance(r.se_rtc, float) and not math.isnan(r.se_rtc) else ""
                 extra = f"harm {r.harm:.2f}" if harm else f"RYC {r.ryc:+.4f}"
                 cells.append(f"{r.rtc:.3f}{se} ({extra}; `{r.method}`)")
-            name = f"**{fam}**" if fam == OURS else fam
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            rows.append([f"**{fam}**" if fam == OURS else fam, *cells])
+        header = ["family", *(f"{col} {b if harm else -b:g}" for b in budgets)]
+        lines += markdown_rows(header, rows)
         m = margin[margin.model == model] if not margin.empty else margin
         if not m.empty:
             lines.append("")
@@ -275,11 +283,11 @@ def margin_markdown(margin: pd.DataFrame) -> str:
     """The margins with their dataset-bootstrap standard errors."""
     lines = ["## Margin of ours over the best competitor family, with its spread", "",
              "Standard error and share of resamples behind by more than "
-             f"{CHECK_TOLERANCE} RTC, resampling datasets with their runs.", "",
-             "| model | L | margin | +- se | share behind | best other |", "|---|---|---|---|---|---|"]
-    for r in margin.itertuples():
-        lines.append(f"| {r.model} | {r.budget:g} | {r.margin:+.3f} | {r.margin_se:.3f} | "
-                     f"{r.share_behind:.2f} | {r.best_other_family} |")
+             f"{CHECK_TOLERANCE} RTC, resampling datasets with their runs.", ""]
+    lines += markdown_rows(
+        ["model", "L", "margin", "+- se", "share behind", "best other"],
+        ([r.model, f"{r.budget:g}", f"{r.margin:+.3f}", f"{r.margin_se:.3f}",
+          f"{r.share_behind:.2f}", r.best_other_family] for r in margin.itertuples()))
     return "\n".join(lines) + "\n\n"
 
 
@@ -289,16 +297,14 @@ def leave_out_markdown(table: pd.DataFrame) -> str:
         budgets = sorted(g.budget.unique())
         lines.append(f"### {model}")
         lines.append("")
-        lines.append("| family | " + " | ".join(f"L = {b:g}: RTC (RYC, harm)" for b in budgets) + " |")
-        lines.append("|---|" + "---|" * len(budgets))
-        order = {"ours": 0, "competitor": 1, "candidate": 2, "reference": 3}
-        for fam in sorted(g.family.unique(), key=lambda f: (order[role_of(f)], f)):
+        rows = []
+        for fam in _families_in_order(g):
             cells = []
             for b in budgets:
                 r = g[(g.family == fam) & (g.budget == b)].iloc[0]
                 cells.append(f"{r.rtc:.3f} +- {r.se_rtc:.3f} ({r.ryc:+.4f}, {r.harm:.2f})")
-            name = f"**{fam}**" if fam == OURS else fam
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            rows.append([f"**{fam}**" if fam == OURS else fam, *cells])
+        lines += markdown_rows(["family", *(f"L = {b:g}: RTC (RYC, harm)" for b in budgets)], rows)
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -378,7 +384,9 @@ def read_per_run(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.frontier", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("summaries", nargs="*", type=Path,
                     help="summary CSVs (paper_replay, suite); with --per-run, the summary is "
                          "computed from the per-run rows instead")

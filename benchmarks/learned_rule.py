@@ -5,16 +5,16 @@ knob, a logistic regression over several numbers of each check predicts whether
 stopping now would leave at most 0.25 x the incumbent's error of validation gain
 in the run (the validation oracle's label), and the rule stops at the first check
 whose predicted probability reaches ``tau`` (the knob). Features, all scale-free
-and read from the per-check trace that ``paper_replay.py --methods frontier``
+and read from the per-check trace that ``paper_replay --methods frontier``
 writes (``autoterm_checks.csv.gz``): log of expected regret / error and of the
 0.5, 0.9 and 0.95 regret quantiles / error, trials without improvement / n,
 log n, log(1 + trials without improvement).
 
-Scored like every family in ``frontier.py``: in-sample (fit and ``tau`` on all
+Scored like every family in ``frontier``: in-sample (fit and ``tau`` on all
 runs) and leave-datasets-out (5 groups: the model and ``tau`` chosen on four,
 scored on the fifth), best mean RTC at mean RYC >= -L.
 
-    python benchmarks/learned_rule.py benchmarks/results/frontier/paper/autoterm_checks.csv.gz \\
+    python -m benchmarks.learned_rule benchmarks/results/frontier/paper/autoterm_checks.csv.gz \\
         --runs benchmarks/paper_runs --out benchmarks/results/frontier/learned_rule.csv
 """
 
@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import paper_replay as pr  # noqa: E402
-from frontier import LOSS_BUDGETS, dataset_folds  # noqa: E402
-from sweep_checks import runs_with_checks  # noqa: E402
+from benchmarks import paper_replay as pr
+from benchmarks._common import standard_error
+from benchmarks.frontier import LOSS_BUDGETS, dataset_folds
+from benchmarks.sweep_checks import runs_with_checks
 
 TAUS = tuple(np.round(np.r_[np.linspace(0.3, 0.95, 27), 0.97, 0.98, 0.99], 4))
 LABEL_FACTOR = 0.25
@@ -116,13 +116,15 @@ def evaluate(runs: list[dict], k: int = 5) -> pd.DataFrame:
                          else [{"rtc": 0.0, "ryc": 0.0}] * len(test))
             rtc = np.array([o["rtc"] for o in held])
             rows.append({"model": model_name, "budget": budget, "protocol": "leave-datasets-out",
-                         "tau": None, "rtc": rtc.mean(), "se_rtc": rtc.std(ddof=1) / len(rtc) ** .5,
+                         "tau": None, "rtc": rtc.mean(), "se_rtc": standard_error(rtc),
                          "ryc": np.mean([o["ryc"] for o in held])})
     return pd.DataFrame(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.learned_rule", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checks", type=Path, help="autoterm_checks.csv.gz of a frontier replay")
     ap.add_argument("--runs", type=Path, nargs="+", required=True)
     ap.add_argument("--out", type=Path, required=True)

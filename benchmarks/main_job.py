@@ -6,8 +6,8 @@ safety-net budget. This runs exactly the user's command (no special case,
 only ``--seed`` and ``--name`` added), records how each run ended, its
 completed trials and seconds, and keeps the console of the first run::
 
-    python benchmarks/main_job.py                  # seeds 0-4
-    python benchmarks/main_job.py --seeds 0 1 2 --out /tmp/main_job
+    python -m benchmarks.main_job                  # seeds 0-4
+    python -m benchmarks.main_job --seeds 0 1 2 --out /tmp/main_job
 
 Writes ``main_job.csv``, ``main_job.md`` and ``main_job_console.txt`` (the
 plain-text console of the first seed, as a user sees it in a log file) under
@@ -26,15 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._common import REPO_ROOT, RESULTS
 
 
 def run_once(seed: int, folder: Path, extra: list[str]) -> dict:
     """One ``syne-autoterm tune --seed SEED``; how it ended, from its console."""
     env = dict(os.environ, SYNETUNE_FOLDER=str(folder),
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
+               PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH"))
                                           if p))
     cmd = [sys.executable, "-m", "syne_autoterm.cli", "tune", "--seed", str(seed),
            "--name", f"main-job-seed{seed}", *extra]
@@ -59,12 +60,13 @@ def run_once(seed: int, folder: Path, extra: list[str]) -> dict:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.main_job", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--note", default="", help="how the machine was shared, for the table")
-    args, extra = parser.parse_known_args()
+    args, extra = parser.parse_known_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -87,7 +89,7 @@ def main() -> int:
     lines = [
         "# The default main job, 5 seeds",
         "",
-        f"Command: `python benchmarks/main_job.py` runs `{rows[0]['command']}` with seeds "
+        f"Command: `python -m benchmarks.main_job` runs `{rows[0]['command']}` with seeds "
         f"{', '.join(map(str, args.seeds))} (the default `syne-autoterm tune`: breast_cancer, "
         "random forest, BOTorch, AutoTermination at its defaults, 2 workers, budget 60 trials "
         "or 240 s).",

@@ -3,23 +3,18 @@
 A rule is only as good as its benchmark says if the object that runs inside a
 ``Tuner`` decides as the replay does. For each (table, seed) this runs the
 BOTorch searcher over a real table in the simulator (``UserBlackboxBackend``,
-as ``compare.py`` does) with the default ``AutoTermination`` as stop criterion,
+as ``suite_compare`` does) with the default ``AutoTermination`` as stop criterion,
 and replays the same rule object's settings on the stored uninterrupted run of
 that seed (``benchmarks/results/bo_runs``: the same seed follows the same
 trajectory until the criterion stops it). Writes one row per run with both
 stops to ``--out``.
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/online_vs_replay.py \\
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python -m benchmarks.online_vs_replay \\
         --error-scale 2.0 --seeds 0 1 --workers 2 \\
         --out benchmarks/results/frontier/online_vs_replay.csv
 """
 
 from __future__ import annotations
-
-import os
-
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 
 import argparse
 import sys
@@ -30,8 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from benchmarks._common import MODEL_CODES, RESULTS, TABLES
 
 # ten real tables across the three models (datasets of different noise)
 DEFAULT_TABLES = ("diabetes__rf", "phoneme__rf", "penbased__rf", "spambase__rf", "magic__rf",
@@ -41,20 +35,19 @@ DEFAULT_TABLES = ("diabetes__rf", "phoneme__rf", "penbased__rf", "spambase__rf",
 
 def _one(args: tuple[str, int, float, int]) -> dict:
     table, seed, error_scale, iterations = args
-    import compare
-    import paper_replay as pr
-
+    from benchmarks import paper_replay as pr
+    from benchmarks import suite_compare
     from syne_autoterm import AutoTermination
     from syne_autoterm import compare as replay_lib
 
     kwargs = {"posterior": "sklearn", "seed": 0, "error_scale": error_scale}
     t0 = time.perf_counter()
-    _, online = compare.bo_trajectory(HERE / "tables" / f"{table}.csv.gz", seed, iterations,
-                                      online=True, criterion_kwargs=kwargs)
+    _, online = suite_compare.bo_trajectory(TABLES / f"{table}.csv.gz", seed, iterations,
+                                            online=True, criterion_kwargs=kwargs)
     seconds = time.perf_counter() - t0
     dataset, model = table.split("__")
-    code = compare.MODEL_CODES[model]
-    (run,) = pr.load_runs(HERE / "results" / "bo_runs" / f"{dataset}__{code}.csv.gz", [seed])
+    code = MODEL_CODES[model]
+    (run,) = pr.load_runs(RESULTS / "bo_runs" / f"{dataset}__{code}.csv.gz", [seed])
     rule = AutoTermination("value", "min", "fold_", config_space=run.config_space, **kwargs)
     res = replay_lib.replay(rule, run.evidence, rule.warm_up, pr.last_check(run))
     online_stop = online["online_stop"]
@@ -67,7 +60,9 @@ def _one(args: tuple[str, int, float, int]) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.online_vs_replay", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tables", nargs="*", default=list(DEFAULT_TABLES))
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     ap.add_argument("--error-scale", type=float, required=True)

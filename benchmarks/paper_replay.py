@@ -8,8 +8,8 @@ max(test_final, test_stop)`` with the incumbent (lowest ``value`` among the
 first ``n``) tested. Nothing here re-implements a rule: the same objects run
 inside a Syne Tune ``Tuner``.
 
-    python benchmarks/paper_replay.py --out benchmarks/results/paper_replay
-    python benchmarks/paper_replay.py --out ... --methods heavy --seeds 0 1 2 --workers 2
+    python -m benchmarks.paper_replay --out benchmarks/results/paper_replay
+    python -m benchmarks.paper_replay --out ... --methods heavy --seeds 0 1 2 --workers 2
 
 ``--methods`` takes method names, group names (``logged``, ``autoterm``,
 ``autoterm_foldnoise``, ``autoterm_botorch``, ``synetune_0.01``, ...,
@@ -26,7 +26,6 @@ import argparse
 import fnmatch
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,17 +34,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import numpy as np
 import pandas as pd
 
-if str(Path(__file__).resolve().parent) not in sys.path:  # when loaded by file location
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sweeps  # noqa: E402
-from build_tables import GZIP  # noqa: E402  (no timestamp: reruns are byte-identical)
-
+from benchmarks import sweeps
+from benchmarks._common import (
+    MODEL_NAMES,
+    N_FOLDS,
+    PAPER_RUNS,
+    markdown_rows,
+    parse_name,
+    standard_error,
+    write_csv,
+)
 from syne_autoterm import AutoTermination, Evidence, compare, error_scale_from_decay
 from syne_autoterm.rule import StoppingRule
 from syne_autoterm.rules import (
@@ -58,11 +59,9 @@ from syne_autoterm.rules import (
     ryc,
 )
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_RUNS = HERE / "paper_runs"
+DEFAULT_RUNS = PAPER_RUNS
 FIRST_CHECK = 20  # the authors' IGNORE_ITER: first check after 20 evaluations
 FINAL_N = 199  # their last check (and the reference "final" incumbent)
-N_FOLDS = 10
 VALUE_DIGITS = 12  # significant digits kept of `value` (see load_run)
 
 # The authors' search spaces (src/constant.py): (low, high, log, integer). Log-scaled
@@ -144,7 +143,7 @@ class Run:
     metric: str
     evidence: Evidence
     #: the space the rules model: the paper's (log HPs continuous in log space) for the
-    #: authors' runs, the tuner's own for runs of compare.py (``space`` column "native")
+    #: authors' runs, the tuner's own for runs of suite_compare (``space`` column "native")
     config_space: dict
 
     @property
@@ -167,20 +166,15 @@ def run_files(runs_dir: str | Path | Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def parse_name(path: str | Path) -> tuple[str, str]:
-    dataset, model = Path(path).name[: -len(".csv.gz")].split("__")
-    return dataset, model
-
-
 def _round_sig(values: np.ndarray, digits: int) -> np.ndarray:
     return np.array([float(f"{v:.{digits}g}") if math.isfinite(v) else v for v in values], dtype=float)
 
 
-NATIVE = "native"  # value of the ``space`` column in runs of compare.py
+NATIVE = "native"  # value of the ``space`` column in runs of suite_compare
 
 
 def is_native(df: pd.DataFrame) -> bool:
-    """Whether runs come from compare.py and are modelled in the tuner's own space."""
+    """Whether runs come from suite_compare and are modelled in the tuner's own space."""
     return "space" in df and bool((df["space"] == NATIVE).all())
 
 
@@ -188,7 +182,7 @@ def native_space(model: str) -> dict:
     """The tuner's search space of one of our models (``RF``/``XGB``/``MLP``)."""
     from syne_autoterm.workloads.spaces import search_space
 
-    return search_space({"RF": "rf", "XGB": "xgboost", "MLP": "mlp"}[model])
+    return search_space(MODEL_NAMES[model])
 
 
 def _native_configs(df: pd.DataFrame, space: dict) -> tuple[dict, ...]:
@@ -476,7 +470,7 @@ def _cache_path(out: Path, group: str, path: Path, seed: int) -> Path:
 def _signature(group: str, path: str | Path) -> list[str]:
     """What a cached result depends on: the group's methods (for ``frontier_ours``, the
     traced fields instead: its settings are read off the trace) and, for runs of
-    compare.py, that they were modelled in the tuner's own space (so a result
+    suite_compare, that they were modelled in the tuner's own space (so a result
     from the paper's space, or from an older file without the marker, is redone)."""
     native = is_native(_read_table(str(path)))
     space = ["space=native"] if native else []
@@ -600,10 +594,6 @@ def authors_results(runs_dir: Path | Sequence[Path]) -> pd.DataFrame:
     return pd.read_csv(p)
 
 
-def _se(x: pd.Series) -> float:
-    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
-
-
 def summarize(per_run: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (method, model) plus model 'all': means, medians, standard errors.
 
@@ -621,7 +611,7 @@ def summarize(per_run: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.Da
             "method": method, "model": model,
             "rtc": g.rtc.mean(), "ryc": g.ryc.mean(), "stop_rate": g.fired.mean(), "n_runs": len(g),
             "median_rtc": g.rtc.median(), "median_ryc": g.ryc.median(),
-            "se_rtc": _se(g.rtc), "se_ryc": _se(g.ryc),
+            "se_rtc": standard_error(g.rtc), "se_ryc": standard_error(g.ryc),
             "share_ryc_below_-0.01": float((g.ryc < -0.01).mean()),
             "rel_val": g.rel_val.mean(), "time_saved": g.time_saved.mean() if "time_saved" in g else np.nan,
             "ms_per_check": g.ms_per_check.mean(),
@@ -720,18 +710,17 @@ def markdown_table(summary: pd.DataFrame) -> str:
             v += f" ({r[ref]:.3f})"
         return v
 
-    lines = ["| method | model | runs | RTC (authors) | RYC (authors) | median RTC | median RYC | "
-             "se RTC | se RYC | RYC < -0.01 | stopped | stop = authors' |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    header = ["method", "model", "runs", "RTC (authors)", "RYC (authors)", "median RTC",
+              "median RYC", "se RTC", "se RYC", "RYC < -0.01", "stopped", "stop = authors'"]
+    rows = []
     for _, r in summary[summary.model != "all"].iterrows():
         match = r.get("stop_match")
         match = f"{match:.2f}" if isinstance(match, float) and not math.isnan(match) else ""
-        lines.append(
-            f"| {r.method} | {r.model} | {int(r.n_runs)} | {cell(r, 'rtc', 'paper_rtc')} | "
-            f"{cell(r, 'ryc', 'paper_ryc')} | {r.median_rtc:.3f} | {r.median_ryc:.4f} | "
-            f"{r.se_rtc:.3f} | {r.se_ryc:.4f} | {r['share_ryc_below_-0.01']:.2f} | "
-            f"{r.stop_rate:.2f} | {match} |")
-    return "\n".join(lines) + "\n"
+        rows.append([r.method, r.model, int(r.n_runs), cell(r, "rtc", "paper_rtc"),
+                     cell(r, "ryc", "paper_ryc"), f"{r.median_rtc:.3f}", f"{r.median_ryc:.4f}",
+                     f"{r.se_rtc:.3f}", f"{r.se_ryc:.4f}", f"{r['share_ryc_below_-0.01']:.2f}",
+                     f"{r.stop_rate:.2f}", match])
+    return "\n".join(markdown_rows(header, rows)) + "\n"
 
 
 def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[int] | None,
@@ -746,8 +735,7 @@ def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequ
     per_run.to_csv(out / f"per_run{sfx}.csv", index=False)
     summary.to_csv(out / f"summary{sfx}.csv", index=False, float_format="%.5g")
     if not traces.empty:
-        traces.to_csv(out / f"autoterm_checks{sfx}.csv.gz", index=False, float_format="%.6g",
-                      compression=GZIP)
+        write_csv(traces, out / f"autoterm_checks{sfx}.csv.gz", atomic=False, float_format="%.6g")
         if "paper_regret_bound" in traces:
             bound_agreement(traces).to_csv(out / f"bound_agreement{sfx}.csv", index=False,
                                            float_format="%.4g")
@@ -758,7 +746,9 @@ def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequ
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.paper_replay", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=Path, nargs="+", default=[DEFAULT_RUNS],
                     help="folder(s) of <dataset>__<model>.csv.gz")
     ap.add_argument("--out", type=Path, required=True)

@@ -12,16 +12,11 @@ Writes ``--out`` (one row per run, scale and growth: the stop, RTC, RYC) and
 prints the agreement of the stops at the default scale and over the grid, the
 mean RTC/RYC of both at the default, and the seconds per check.
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/refit_agreement.py \\
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python -m benchmarks.refit_agreement \\
         --seeds 0 --workers 2 --out benchmarks/results/frontier/refit_agreement.csv
 """
 
 from __future__ import annotations
-
-import os
-
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 
 import argparse
 import sys
@@ -33,17 +28,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from benchmarks import paper_replay as pr
+from benchmarks._common import PAPER_RUNS
+from benchmarks.sweeps import COARSE_ERROR_SCALES
 
 GROWTHS = (1.0, 1.1)
 
 
 def _one(args: tuple[str, int, float]) -> list[dict]:
     path, seed, growth = args
-    import paper_replay as pr
-    from sweeps import COARSE_ERROR_SCALES
-
     from syne_autoterm import AutoTermination
     from syne_autoterm import compare as replay_lib
     from syne_autoterm.criterion import DEFAULT_PATIENCE, stops_on_record
@@ -80,12 +73,12 @@ def agreement(rows: pd.DataFrame, default_scale: float) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import paper_replay as pr
-
     from syne_autoterm.criterion import DEFAULT_ERROR_SCALE
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=Path, nargs="+", default=[HERE / "paper_runs"])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.refit_agreement", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=Path, nargs="+", default=[PAPER_RUNS])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, required=True)

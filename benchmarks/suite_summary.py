@@ -2,24 +2,24 @@
 
 Why: the suite is 11 datasets x 3 models, but only some (dataset, model) pairs
 could afford 1000 really trained configs; the rest run on hybrid surrogate pools
-(``surrogate_tables.py``) and ``compare.py`` writes them to their own results
+(``surrogate_tables``) and ``suite_compare`` writes them to their own results
 folder. A user choosing a rule wants one answer per model over all datasets, and
 wants to see which part of it rests on predicted rather than real scores. This
-script pools the per-run results of several ``compare.py`` output folders, each
-labelled, and summarises them with the same code as ``paper_replay.py``, so the
-dominance check (``dominance.py``) runs on the pooled table unchanged.
+script pools the per-run results of several ``suite_compare`` output folders, each
+labelled, and summarises them with the same code as ``paper_replay``, so the
+dominance check (``dominance``) runs on the pooled table unchanged.
 
 Each ``--pool NAME RESULTS TABLES`` reads ``RESULTS/per_run.csv`` and, when
-present, ``TABLES/noise.csv`` (``table_noise.py``). A (dataset, model) pair found
+present, ``TABLES/noise.csv`` (``table_noise``). A (dataset, model) pair found
 in several pools is taken from the first one given, so real tables win over
 surrogate pools. Writes to ``--out``: ``per_run.csv`` (with a ``pool`` column),
 ``summary.csv|md``, ``summary_by_dataset.csv|md``, ``pareto.png``,
 ``coverage.csv|md`` (which pool each table came from, with its seeds and noise
 ratio) and ``noise_vs_rtc.csv`` over all tables that have a noise ratio.
-``--per-run per_run_<tag>.csv`` pools a tagged ``paper_replay.py`` run instead,
+``--per-run per_run_<tag>.csv`` pools a tagged ``paper_replay`` run instead,
 such as the costly peers replayed on a few seeds only.
 
-    python benchmarks/suite_summary.py \\
+    python -m benchmarks.suite_summary \\
         --pool real benchmarks/results benchmarks/tables \\
         --pool hybrid benchmarks/results/surrogate benchmarks/tables/surrogate \\
         --out benchmarks/results/suite
@@ -32,9 +32,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from compare import by_dataset_markdown, summary_by_dataset
-from paper_replay import markdown_table, plot_pareto, summarize
-from table_noise import noise_vs_rtc
+
+from benchmarks._common import markdown_rows
+from benchmarks.paper_replay import markdown_table, plot_pareto, summarize
+from benchmarks.suite_compare import by_dataset_markdown, summary_by_dataset
+from benchmarks.table_noise import noise_vs_rtc
 
 TABLE_KEYS = ["dataset", "model"]
 
@@ -67,10 +69,9 @@ def coverage(per_run: pd.DataFrame, noise: pd.DataFrame) -> pd.DataFrame:
 
 
 def _coverage_markdown(cov: pd.DataFrame) -> str:
-    lines = ["| model | pool | tables | datasets |", "|---|---|---|---|"]
-    for (model, pool), g in cov.groupby(["model", "pool"], sort=False):
-        lines.append(f"| {model} | {pool} | {len(g)} | {', '.join(g.dataset)} |")
-    return "\n".join(lines) + "\n"
+    rows = [[model, pool, len(g), ", ".join(g.dataset)]
+            for (model, pool), g in cov.groupby(["model", "pool"], sort=False)]
+    return "\n".join(markdown_rows(["model", "pool", "tables", "datasets"], rows)) + "\n"
 
 
 def read_noise(pools: list[tuple[str, Path, Path]]) -> pd.DataFrame:
@@ -84,20 +85,21 @@ def read_noise(pools: list[tuple[str, Path, Path]]) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.suite_summary", description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--pool",
         nargs=3,
         action="append",
         required=True,
         metavar=("NAME", "RESULTS", "TABLES"),
-        help="a compare.py output folder and the tables it ran on",
+        help="a suite_compare output folder and the tables it ran on",
     )
     ap.add_argument(
         "--per-run",
         default="per_run.csv",
         help="per-run file to read in each RESULTS folder, e.g. per_run_<tag>.csv of a "
-        "paper_replay.py run on a subset (the peers on seeds 0-2)",
+        "paper_replay run on a subset (the peers on seeds 0-2)",
     )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)

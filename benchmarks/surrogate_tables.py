@@ -3,7 +3,7 @@
 Why: 200 BO iterations over a table of 200 configs would just exhaust it, and
 a real MLP table of 1000 configs x 10 folds costs hours per dataset on one
 core (issue 6 part 2 allows a surrogate "where the cost forbids" N >= 1000).
-So a table of N_real really evaluated configs (``build_tables.py``) is turned
+So a table of N_real really evaluated configs (``build_tables``) is turned
 into a Syne Tune ``BlackboxOffline`` and ``add_surrogate`` fits one model that
 predicts every fold's validation error, the test error and the time from the
 hyperparameters. The model is a multi-output random forest on standardised
@@ -11,8 +11,8 @@ targets: the folds share one tree structure, so the per-fold spread (which
 our criterion's statistical error is made of) is a prediction too, not noise
 we add. It is then queried at the first ``--n-configs`` configs of the same
 Sobol sequence the real tables use; the result is written in the table format
-of ``build_tables.py`` (column ``source`` = ``surrogate``), so
-``compare.py --tables <out>`` runs BO on it unchanged.
+of ``build_tables`` (column ``source`` = ``surrogate``), so
+``suite_compare --tables <out>`` runs BO on it unchanged.
 
 Why a random forest, and what it costs: fitted on the first 200 rows of the six
 complete diabetes / breast_cancer tables and compared with their other 800 real
@@ -25,7 +25,7 @@ than the best real one (0.034 vs 0.022 error on breast_cancer XGBoost), and the
 means of its 20 best configs bunch together, so the noise ratio of a pool made
 only of predictions (median fold std of the 20 best / std of their means, the
 figure our criterion's RTC follows with Spearman 0.88 over the real tables;
-``table_noise.py``) was 1.0-3.4x that of the real 1000-config table, which
+``table_noise``) was 1.0-3.4x that of the real 1000-config table, which
 would flatter early stopping.
 
 Hence the default pool is a hybrid: the configs that were really evaluated keep
@@ -37,15 +37,10 @@ makes our criterion stop later, not earlier) and mean |log ratio| fell from
 Real tables first; this only where they cannot be afforded, and say so beside
 any result.
 
-    python benchmarks/surrogate_tables.py --models mlp --n-configs 1000
+    python -m benchmarks.surrogate_tables --models mlp --n-configs 1000
 """
 
 from __future__ import annotations
-
-import os
-
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 
 import argparse
 import sys
@@ -54,26 +49,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-for _p in (REPO_ROOT, REPO_ROOT / "benchmarks"):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from build_tables import (  # noqa: E402
-    GZIP,
+from benchmarks._common import (
     SIGNIFICANT_DIGITS,
+    TABLES,
+    command_line,
     fold_columns,
+    parse_name,
     round_significant,
-    rounded_configs,
+    table_files,
     update_manifest,
+    write_csv,
 )
+from benchmarks.build_tables import rounded_configs
+from syne_autoterm.workloads.spaces import search_space
 
-from syne_autoterm.workloads.spaces import search_space  # noqa: E402
-
-DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
-DEFAULT_OUT = DEFAULT_TABLES / "surrogate"
+DEFAULT_OUT = TABLES / "surrogate"
 
 
 def _objectives(table: pd.DataFrame) -> list[str]:
@@ -219,10 +212,10 @@ def _against_unseen(
 def _noise_ratios(
     predicted: pd.DataFrame, hybrid: pd.DataFrame, full: pd.DataFrame
 ) -> dict[str, float]:
-    """Noise ratio (``table_noise.py``) of the hybrid and the all-predicted pool
+    """Noise ratio (``table_noise``) of the hybrid and the all-predicted pool
     and of the whole real table: the figure our criterion's stopping follows,
     so the one a pool must keep (module docstring)."""
-    from table_noise import table_noise
+    from benchmarks.table_noise import table_noise
 
     return {
         "hybrid_noise_ratio": table_noise(hybrid)["noise_ratio"],
@@ -232,8 +225,9 @@ def _noise_ratios(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tables", type=Path, default=DEFAULT_TABLES, help="real tables")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.surrogate_tables", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tables", type=Path, default=TABLES, help="real tables")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--datasets", nargs="*", default=None)
     ap.add_argument("--models", nargs="+", default=["mlp"])
@@ -255,10 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     quality: list[dict[str, Any]] = []
     written: list[dict[str, Any]] = []
-    for path in sorted(args.tables.glob("*__*.csv.gz")):
-        dataset, model = path.name.removesuffix(".csv.gz").split("__")
-        if model not in args.models or (args.datasets and dataset not in args.datasets):
-            continue
+    for path in table_files(args.tables, args.datasets, args.models):
+        dataset, model = parse_name(path)
         full = table = pd.read_csv(path)
         if args.fit_rows is not None:
             table = table[table["config_id"] < args.fit_rows]
@@ -273,9 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hybrid = with_real_rows(predicted, table)
         result = predicted if args.predict_all else hybrid
         target = args.out / path.name
-        tmp = target.with_name(target.name + ".tmp")
-        result.to_csv(tmp, index=False, float_format=f"%.{SIGNIFICANT_DIGITS}g", compression=GZIP)
-        os.replace(tmp, target)
+        write_csv(result, target, float_format=f"%.{SIGNIFICANT_DIGITS}g")
         print(f"{target}: {len(result)} configs from {n_real} real ones")
         written.append({"table": target.name, "configs": len(result), "real_rows": n_real})
         if args.validate:
@@ -294,8 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         frame.to_csv(args.out / "surrogate_quality.csv", index=False, float_format="%.4g")
         print(frame.to_string(index=False, float_format="%.4f"))
     if written:
-        given = sys.argv[1:] if argv is None else list(argv)
-        command = " ".join(["python benchmarks/surrogate_tables.py", *given])
+        command = command_line("surrogate_tables", argv)
         rows = [{**row, "command": command} for row in written]
         manifest = update_manifest(args.out / MANIFEST, rows, lambda t: (args.out / t).exists())
         _write_readme(args, manifest, frame)
@@ -311,7 +300,7 @@ def _write_readme(
     lines = [
         "# Surrogate tables",
         "",
-        "Generated by `benchmarks/surrogate_tables.py` (see its docstring); do not edit.",
+        "Generated by `python -m benchmarks.surrogate_tables` (see its docstring); do not edit.",
         "Rows with `source` = `surrogate` are predictions of Syne Tune's `add_surrogate`",
         "(multi-output random forest over the folds) fitted on the real table of the",
         "same name in `--tables`; rows with `source` = `real` are that table's own",

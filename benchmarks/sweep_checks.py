@@ -1,15 +1,15 @@
 """The paper's bound (our port) swept densely over error_scale, from its logged checks.
 
-``paper_replay.py`` and ``compare.py`` log every check of the paper's bound
+``paper_replay`` and ``suite_compare`` log every check of the paper's bound
 (``autoterm_checks*.csv.gz``: ``regret_bound`` and ``stat_error`` after ``n``
 trials) while replaying it at ``error_scale`` 1 (the paper's decay 0.21). The
 rule stops iff ``regret_bound < error_scale x stat_error``, so its stop at any
 ``error_scale >= 1`` is read off those checks without refitting a GP; smaller
 scales would need checks past the scale-1 stop, which were not logged, so they
 are not produced. Method names are ``autoterm_<decay>`` (decay = 0.21 x
-error_scale), the paper bound's family in ``frontier.py``.
+error_scale), the paper bound's family in ``frontier``.
 
-    python benchmarks/sweep_checks.py benchmarks/results/paper_replay/autoterm_checks_seeds0-9.csv.gz \\
+    python -m benchmarks.sweep_checks benchmarks/results/paper_replay/autoterm_checks_seeds0-9.csv.gz \\
         --runs benchmarks/paper_runs --out benchmarks/results/frontier/paper/per_run_paper_bound.csv
 """
 
@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import paper_replay as pr  # noqa: E402
-
-from syne_autoterm.criterion import stops_on_record  # noqa: E402
+from benchmarks import paper_replay as pr
+from benchmarks._common import parse_name
+from syne_autoterm.criterion import stops_on_record
 
 # error_scale >= 1: 1 .. 32 with ratio 2**0.25 (decays 0.21 .. 6.72)
 SCALES = tuple(float(f"{2.0 ** (e / 4):.4g}") for e in range(0, 21))
@@ -47,7 +46,7 @@ def runs_with_checks(checks: pd.DataFrame, runs_dir: Path | Sequence[Path]
                      ) -> Iterator[tuple[pr.Run, pd.DataFrame]]:
     """Each run of ``runs_dir`` that has logged checks, with its checks (sorted by ``n``)."""
     for path in pr.run_files(runs_dir):
-        dataset, model = pr.parse_name(path)
+        dataset, model = parse_name(path)
         mine = checks[(checks.dataset == dataset) & (checks.model == model)]
         if mine.empty:
             continue
@@ -64,7 +63,9 @@ def per_run_rows(checks: pd.DataFrame, runs_dir: Path, variant: str = VARIANT) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.sweep_checks", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checks", type=Path, nargs="+", help="autoterm_checks*.csv.gz files")
     ap.add_argument("--runs", type=Path, nargs="+", required=True, help="folders of runs")
     ap.add_argument("--out", type=Path, required=True, help="per-run CSV to write")

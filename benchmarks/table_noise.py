@@ -12,15 +12,15 @@ the median over the ``--top`` best configs of their fold standard deviation
 those configs' CV means (what BO can still gain among them), and their ratio.
 Writes ``<tables>/noise.csv`` and ``noise.md``.
 
-With ``--results DIR`` (holding ``compare.py``'s ``summary_by_dataset.csv``)
+With ``--results DIR`` (holding ``suite_compare``'s ``summary_by_dataset.csv``)
 it also asks whether each rule adapts to the noise: the Spearman correlation,
 over the tables, between the noise ratio and the rule's mean RTC, written to
 ``DIR/noise_vs_rtc.csv``. A rule that reads the statistical error should save
 much where the ratio is large and little where it is small; a rule blind to
 it should not care.
 
-    python benchmarks/table_noise.py --min-rows 1000 --results benchmarks/results
-    python benchmarks/table_noise.py --tables benchmarks/tables/surrogate \
+    python -m benchmarks.table_noise --min-rows 1000 --results benchmarks/results
+    python -m benchmarks.table_noise --tables benchmarks/tables/surrogate \
         --results benchmarks/results/surrogate
 """
 
@@ -31,9 +31,17 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from build_tables import fold_columns
-from compare import DEFAULT_TABLES, MODEL_CODES, load_table, table_files
 from scipy.stats import spearmanr
+
+from benchmarks._common import (
+    MODEL_CODES,
+    TABLES,
+    fold_columns,
+    load_table,
+    markdown_rows,
+    parse_name,
+    table_files,
+)
 
 
 def table_noise(table: pd.DataFrame, top: int = 20) -> dict[str, float]:
@@ -63,8 +71,8 @@ def noise_summary(tables: Path, top: int = 20, min_rows: int = 0) -> pd.DataFram
     comparable with the 20 best of 1000.
     """
     rows = []
-    for path in table_files(tables, None, None):
-        dataset, model = path.name.removesuffix(".csv.gz").split("__")
+    for path in table_files(tables):
+        dataset, model = parse_name(path)
         table = load_table(path)
         if table["value"].notna().sum() < min_rows:
             continue
@@ -89,22 +97,18 @@ def noise_vs_rtc(noise: pd.DataFrame, by_dataset: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_markdown(summary: pd.DataFrame, top: int) -> str:
-    lines = [
-        f"| table | metric | configs | best CV value | fold std of the {top} best (median) "
-        f"| std of the {top} best CV means | ratio |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in summary.itertuples():
-        lines.append(
-            f"| {r.dataset} {r.model} | {r.metric} | {r.n_configs} | {r.best_value:.4g} "
-            f"| {r.top_fold_std_median:.3g} | {r.top_mean_std:.3g} | {r.noise_ratio:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+    header = ["table", "metric", "configs", "best CV value",
+              f"fold std of the {top} best (median)", f"std of the {top} best CV means", "ratio"]
+    rows = [[f"{r.dataset} {r.model}", r.metric, r.n_configs, f"{r.best_value:.4g}",
+             f"{r.top_fold_std_median:.3g}", f"{r.top_mean_std:.3g}", f"{r.noise_ratio:.1f}"]
+            for r in summary.itertuples()]
+    return "\n".join(markdown_rows(header, rows)) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tables", type=Path, default=DEFAULT_TABLES)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.table_noise", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tables", type=Path, default=TABLES)
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--min-rows", type=int, default=0,
                     help="skip tables with fewer evaluated configs (partial builds)")

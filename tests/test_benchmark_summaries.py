@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-
-import compare  # noqa: E402
-import dominance  # noqa: E402
+from benchmarks import dominance, suite_compare
 
 
 def _per_run() -> pd.DataFrame:
@@ -31,7 +24,7 @@ def _per_run() -> pd.DataFrame:
 
 
 def test_summary_by_dataset_keeps_a_single_loss_visible():
-    by_dataset = compare.summary_by_dataset(_per_run()).set_index(["method", "dataset"])
+    by_dataset = suite_compare.summary_by_dataset(_per_run()).set_index(["method", "dataset"])
     assert by_dataset.loc[("autoterm_0.21", "b"), "min_ryc"] == pytest.approx(-0.05)
     assert by_dataset.loc[("autoterm_0.21", "a"), "min_ryc"] == 0.0
     assert by_dataset.loc[("conv_10", "a"), "stop_rate"] == pytest.approx(0.75)
@@ -70,11 +63,12 @@ def test_dominance_command_reads_the_per_run_file_beside_the_summary(tmp_path, c
 
 
 def _toy_table(n: int) -> pd.DataFrame:
-    """A table in build_tables.py's format on the RF space, with fold noise."""
+    """A table in build_tables's format on the RF space, with fold noise."""
     import math
 
     import numpy as np
-    from build_tables import rounded_configs
+
+    from benchmarks.build_tables import rounded_configs
 
     rng = np.random.default_rng(1)
     rows = []
@@ -95,7 +89,7 @@ def test_compare_end_to_end_online_equals_replay(tmp_path):
     tables.mkdir()
     _toy_table(300).to_csv(tables / "toy__rf.csv.gz", index=False, compression="gzip")
     out = tmp_path / "results"
-    code = compare.main(["--tables", str(tables), "--out", str(out), "--seeds", "1",
+    code = suite_compare.main(["--tables", str(tables), "--out", str(out), "--seeds", "1",
                          "--iterations", "45", "--online-seeds", "1", "--min-rows", "100",
                          "--methods", "conv_10", "autoterm_0.21"])
     assert code == 0
@@ -126,7 +120,7 @@ def test_compare_accepts_a_csv_dataset_it_has_never_seen(tmp_path):
     csv = tmp_path / "my_data.csv"
     frame.to_csv(csv, index=False)
     tables, out = tmp_path / "tables", tmp_path / "results"
-    code = compare.main(["--tables", str(tables), "--out", str(out), "--new-dataset",
+    code = suite_compare.main(["--tables", str(tables), "--out", str(out), "--new-dataset",
                          f"csv:{csv}:target", "--models", "rf", "--n-configs", "25",
                          "--min-rows", "20", "--seeds", "1", "--iterations", "24",
                          "--online-seeds", "0", "--methods", "conv_10"])

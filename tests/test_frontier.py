@@ -1,13 +1,13 @@
 """The frontier harness on hand-made summaries, and the dense sweeps against separate rules."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import frontier, sweeps
+from benchmarks import paper_replay as pr
 from syne_autoterm import Evidence
 from syne_autoterm.compare import replay, replay_knob
 from syne_autoterm.rules import Convergence, Plateau
@@ -15,27 +15,12 @@ from syne_autoterm.rules import Convergence, Plateau
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load(name):
-    if str(ROOT / "benchmarks") not in sys.path:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def frontier():
-    return _load("frontier")
-
-
 def _summary(rows):
     df = pd.DataFrame(rows, columns=["method", "model", "rtc", "ryc", "share_ryc_below_-0.01"])
     return df.assign(se_rtc=0.01, n_runs=10)
 
 
-def test_family_of_tells_ours_from_the_paper_bound_and_references(frontier):
+def test_family_of_tells_ours_from_the_paper_bound_and_references():
     f = frontier.family_of
     assert f("autoterm_x2.378") == "ours"
     assert f("autoterm_0.21") == "paper_bound"
@@ -51,7 +36,7 @@ def test_family_of_tells_ours_from_the_paper_bound_and_references(frontier):
     assert frontier.role_of("conv") == "competitor"
 
 
-def test_frontier_takes_the_best_rtc_within_each_budget(tmp_path, frontier):
+def test_frontier_takes_the_best_rtc_within_each_budget(tmp_path):
     s = _summary([
         ("autoterm_x1", "RF", 0.30, -0.002, 0.05), ("autoterm_x2", "RF", 0.50, -0.008, 0.15),
         ("conv_90", "RF", 0.20, -0.004, 0.05), ("conv_50", "RF", 0.60, -0.015, 0.30),
@@ -76,7 +61,7 @@ def test_frontier_takes_the_best_rtc_within_each_budget(tmp_path, frontier):
     assert harm.loc[("conv", 0.3), "method"] == "conv_50"
 
 
-def test_check_exit_status_follows_the_worst_margin(tmp_path, frontier, capsys):
+def test_check_exit_status_follows_the_worst_margin(tmp_path, capsys):
     good = _summary([("autoterm_x1", "XGB", 0.5, -0.001, 0.0), ("conv_90", "XGB", 0.2, -0.001, 0.0)])
     bad = _summary([("autoterm_x1", "XGB", 0.1, -0.001, 0.0), ("conv_90", "XGB", 0.2, -0.001, 0.0)])
     good.to_csv(tmp_path / "good.csv", index=False)
@@ -88,7 +73,7 @@ def test_check_exit_status_follows_the_worst_margin(tmp_path, frontier, capsys):
     assert (tmp_path / "o_frontier.csv").exists() and (tmp_path / "o_frontier_XGB.png").exists()
 
 
-def test_leave_out_scores_the_setting_chosen_on_the_other_datasets(frontier):
+def test_leave_out_scores_the_setting_chosen_on_the_other_datasets():
     # two datasets, two settings: a is safe on d0 and harmful on d1, b the other way round
     rows = []
     for seed in range(3):
@@ -137,7 +122,6 @@ def test_replay_knob_refuses_a_base_that_is_not_the_most_patient():
 
 
 def test_oracles_on_a_hand_made_run():
-    sweeps = _load("sweeps")
     # best 0.5 from trial 10; final best 0.492 at trial 60; NB error 0.0145
     values = np.r_[np.linspace(1, 0.5, 10), [0.6] * 50, [0.492], [0.6] * 39]
     ev = _run(values)
@@ -152,7 +136,7 @@ def test_oracles_on_a_hand_made_run():
     assert stops["oracle_test_0.01"] == (61, True)
 
 
-def test_per_run_mode_judges_every_family_on_the_runs_ours_ran_on(tmp_path, frontier):
+def test_per_run_mode_judges_every_family_on_the_runs_ours_ran_on(tmp_path):
     rows = []
     for seed in range(4):
         for method, rtc_, ryc_ in (("conv_50", 0.5, -0.01), ("autoterm_x2", 0.6, -0.004)):
@@ -170,10 +154,9 @@ def test_per_run_mode_judges_every_family_on_the_runs_ours_ran_on(tmp_path, fron
     assert (tmp_path / "x_leave_out.csv").exists() and (tmp_path / "x_frontier.md").exists()
 
 
-def test_frontier_methods_end_to_end_on_a_short_run(tmp_path, frontier):
-    """``paper_replay.py --methods frontier`` on a folder of runs in the paper's format,
-    then ``frontier.py --per-run`` on its output."""
-    pr = _load("paper_replay")
+def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
+    """``paper_replay --methods frontier`` on a folder of runs in the paper's format,
+    then ``frontier --per-run`` on its output."""
     runs = tmp_path / "runs"
     runs.mkdir()
     df = pd.read_csv(ROOT / "benchmarks" / "paper_runs" / "aa-openml308__RF.csv.gz")
@@ -197,7 +180,6 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path, frontier):
     from syne_autoterm.compare import replay as replay_rule
 
     (run,) = pr.load_runs(runs / "toy__RF.csv.gz", [0])
-    sweeps = _load("sweeps")
     assert min(sweeps.ERROR_SCALES) < 1e-3
     for c in (min(sweeps.ERROR_SCALES), 0.8409, 32.0):
         rule = AutoTermination("value", "min", "fold_", config_space=run.config_space,
@@ -207,7 +189,7 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path, frontier):
         assert (row.n_stop, bool(row.fired)) == (alone.n_stop, alone.fired), c
 
 
-def test_margin_bootstrap_resamples_datasets(frontier):
+def test_margin_bootstrap_resamples_datasets():
     """Ours saves 0.1 more than the competitor on datasets a and b and 0.3 less on c: the
     margin over the three is -0.033, and it depends on which datasets a resample draws."""
     rows = []
@@ -226,7 +208,7 @@ def test_margin_bootstrap_resamples_datasets(frontier):
     assert frontier.margin_bootstrap(pd.DataFrame(same), n_boot=50).margin_se.max() == 0.0
 
 
-def test_runs_of_judges_every_family_on_a_candidates_subset(tmp_path, frontier):
+def test_runs_of_judges_every_family_on_a_candidates_subset(tmp_path):
     rows = [{"dataset": "d", "model": "RF", "seed": seed, "method": method, "fired": True,
              "rtc": 0.1 * seed, "ryc": 0.0}
             for seed in range(4) for method in ("conv_50", "autoterm_x2")]

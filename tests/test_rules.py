@@ -1,8 +1,6 @@
 """Baseline rules and peers on hand-made trajectories; the paper replay on real runs."""
 
-import importlib.util
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -27,11 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_paper_replay():
-    spec = importlib.util.spec_from_file_location("paper_replay", ROOT / "benchmarks" / "paper_replay.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["paper_replay"] = module
-    spec.loader.exec_module(module)
-    return module
+    """The benchmark's replay module (imported on use: only the replay tests need it)."""
+    from benchmarks import paper_replay
+
+    return paper_replay
 
 
 def make_evidence(values, configs=None, folds=None, mode="min", **extras):

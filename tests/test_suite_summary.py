@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-
-import suite_summary  # noqa: E402
+from benchmarks import suite_summary
 
 
 def _per_run(tables: list[tuple[str, str]], rtc: float, seeds: int = 3) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""benchmarks/surrogate_tables.py: a small real table extended by add_surrogate.
+"""benchmarks.surrogate_tables: a small real table extended by add_surrogate.
 
 A synthetic "real" table with a known objective and a known per-fold offset
 stands in for a built table, so the test can tell whether the surrogate pool
@@ -8,23 +8,17 @@ keeps the ranking and the fold spread that the stopping rules depend on.
 from __future__ import annotations
 
 import math
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-
-import surrogate_tables  # noqa: E402
-from build_tables import rounded_configs  # noqa: E402
-
-from syne_autoterm.simulation import TableBlackbox  # noqa: E402
-from syne_autoterm.workloads.spaces import search_space  # noqa: E402
+from benchmarks import surrogate_tables
+from benchmarks.build_tables import rounded_configs
+from syne_autoterm.simulation import TableBlackbox
+from syne_autoterm.workloads.spaces import search_space
 
 FOLD_OFFSETS = np.linspace(-0.02, 0.02, 10)
 
@@ -142,6 +136,7 @@ def test_readme_lists_every_pool_in_the_folder_with_its_command(tmp_path):
     manifest = pd.read_csv(out / "pools.csv")
     assert list(manifest["table"]) == ["alpha__rf.csv.gz", "beta__rf.csv.gz"]
     assert list(manifest["configs"]) == [120, 150]
+    assert manifest["command"].str.startswith("python -m benchmarks.surrogate_tables ").all()
     beta_bytes = (out / "beta__rf.csv.gz").read_bytes()
     time.sleep(1.1)  # a gzip header timestamp (whole seconds) would now differ
     (out / "alpha__rf.csv.gz").unlink()

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-
-import table_noise  # noqa: E402
+from benchmarks import table_noise
 
 
 def _table(n: int, fold_offsets: list[float], step: float) -> pd.DataFrame:

