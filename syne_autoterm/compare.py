@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .criterion import PAPER_VARIANCE_FACTOR, AutoTermination
 from .evidence import Evidence, FoldSpec, check_mode
-from .rule import StoppingRule
-from .rules import ryc
+from .stopping import AutoTermination, StoppingRule
+from .stopping.autoterm import PAPER_VARIANCE_FACTOR
+from .stopping.outcome import ryc
 
 __all__ = [
     "ReplayResult",
@@ -329,7 +329,7 @@ def compare_experiment(
         metadata (``metric_names[0]``, ``metric_mode``).
     :param fold_metrics: prefix or list of the per-fold scores (None: no CV,
         rules needing folds are left out of the defaults).
-    :param rules: named rule objects; default :func:`syne_autoterm.rules.default_rules`
+    :param rules: named rule objects; default :func:`syne_autoterm.stopping.registry.default_rules`
         (AutoTermination's default, the paper's rule at its decays 0.21/0.5/1.0,
         Conv_k, Plateau;
         with ``peers=True`` also Optuna's Terminator/EMMR and Syne Tune's
@@ -367,7 +367,7 @@ def compare_experiment(
     evidence, _ = experiment_evidence(results, metric, mode, fold_metrics, test_metric, only_completed,
                                       cost_metric)
     if rules is None:
-        from .rules import default_rules
+        from .stopping.registry import default_rules
 
         if config_space is None and peers:
             raise ValueError("the peers need the config space: pass config_space=... or the "

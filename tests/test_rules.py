@@ -13,15 +13,14 @@ from syne_tune.config_space import choice, loguniform, randint, uniform
 
 from syne_autoterm import AutoTermination, DomainSearch, Evidence, error_scale_from_decay
 from syne_autoterm.compare import replay, replay_scales
-from syne_autoterm.rules import (
+from syne_autoterm.stopping.baselines import (
     AuthorsRule,
     Convergence,
     ExpectedImprovementRule,
     Plateau,
     ProbabilityOfImprovementRule,
-    rtc,
-    ryc,
 )
+from syne_autoterm.stopping.outcome import rtc, ryc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,7 +126,7 @@ def test_plateau_by_hand():
 
 
 def test_plateau_equals_syne_tunes_plateau_stopper():
-    from syne_autoterm.peers import SyneTunePlateau
+    from syne_autoterm.stopping.peers import SyneTunePlateau
 
     rng = np.random.default_rng(1)
     for trial in range(4):
@@ -210,7 +209,12 @@ def test_replay_scales_equals_separate_rule_objects():
 
 # ------------------------------------------------------------------ peers (smoke)
 def test_peers_decide_on_the_same_evidence():
-    from syne_autoterm.peers import OptunaEMMR, OptunaTerminator, SyneTuneATC, optuna_distributions
+    from syne_autoterm.stopping.peers import (
+        OptunaEMMR,
+        OptunaTerminator,
+        SyneTuneATC,
+        optuna_distributions,
+    )
 
     space = {"x": uniform(-2, 2), "lr": loguniform(1e-4, 1e-1), "d": randint(1, 5), "c": choice(["a", "b"])}
     dists = optuna_distributions(space)
@@ -305,7 +309,7 @@ def test_ryc_is_one_definition_with_a_sign_that_holds_for_negated_metrics():
     maximised metric in minimisation form (accuracy 0.9 at the end, 0.8 at the stop) the
     first said +0.125, a gain. One definition now: the stop lost 0.1 / 0.9."""
     from syne_autoterm import compare
-    from syne_autoterm.rules import ryc
+    from syne_autoterm.stopping.outcome import ryc
 
     assert ryc(-0.9, -0.8) == pytest.approx(-0.1 / 0.9)
     assert ryc(0.2, 0.25) == pytest.approx(-0.2) and ryc(0.0, 0.0) == 0.0

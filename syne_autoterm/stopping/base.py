@@ -13,20 +13,20 @@ from __future__ import annotations
 import collections.abc as abc
 import logging
 import math
-import numbers
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from syne_tune.tuner_callback import TunerCallback
 
-from .console import CHECK_LOGGER, format_check
-from .evidence import Evidence, EvidenceCollector, FoldSpec, check_mode
-from .trace import append_record
+from ..console import CHECK_LOGGER, format_check
+from ..evidence import Evidence, EvidenceCollector, FoldSpec, check_mode
+from ..trace import append_record
+from .arguments import check_float, check_int
 
 logger = logging.getLogger(__name__)
 #: One INFO line per check, the CLI's words: ``syne_autoterm.show_decisions()`` shows them.
@@ -396,7 +396,7 @@ class StoppingRule(TunerCallback):
             self._tuner_name = name
         if self.scheduler is None:
             self.scheduler = getattr(tuner, "scheduler", None)
-        from .inputs import ensure_results_callback
+        from ..inputs import ensure_results_callback
 
         ensure_results_callback(tuner, self.name)
 
@@ -409,7 +409,7 @@ class StoppingRule(TunerCallback):
         """
         if getattr(self, "_inputs_checked", False):
             return
-        from .inputs import first_result_problems
+        from ..inputs import first_result_problems
 
         try:
             problems = first_result_problems(self, status)
@@ -426,7 +426,7 @@ class StoppingRule(TunerCallback):
     # -------------------------------------------------------------- the why
     def explain(self) -> str:
         """Why the job stopped (or has not): the decision in words, from :attr:`history`."""
-        from .explain import explain_history
+        from ..explain import explain_history
 
         return explain_history(self.history, rule=self)
 
@@ -437,7 +437,7 @@ class StoppingRule(TunerCallback):
         for the incumbent curve with its test metric; without it the curve comes
         from the history's incumbent values.
         """
-        from .explain import plot_rule
+        from ..explain import plot_rule
 
         return plot_rule(self, path, results)
 
@@ -455,40 +455,6 @@ def _cell_filled(cell: Any) -> bool:
     return True
 
 
-def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """``value`` as an int in ``[minimum, maximum]``, or a ValueError that names the argument."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    try:
-        ok = ok and math.isfinite(value) and int(value) == value and value >= minimum
-        ok = ok and (maximum is None or value <= maximum)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
-    return int(value)
-
-
-#: Seeds are numpy seeds: at most 2**32 - 1.
-MAX_SEED = 2**32 - 1
-
-
-def check_float(
-    name: str, value: Any, positive: bool = False, nonnegative: bool = False
-) -> float:
-    """``value`` as a finite float (optionally > 0 or >= 0), or a ValueError naming it."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    try:
-        ok = ok and math.isfinite(value)
-        ok = ok and (not positive or value > 0) and (not nonnegative or value >= 0)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        which = " > 0" if positive else (" >= 0" if nonnegative else "")
-        raise ValueError(f"{name} must be a finite number{which}, got {value!r}")
-    return float(value)
-
-
 def _status_times(status: Any) -> dict:
     """Real and (in the simulator) simulated time at the check."""
     out: dict[str, Any] = {}
@@ -503,3 +469,58 @@ def _status_times(status: Any) -> dict:
     except Exception:
         pass
     return out
+
+
+def trials_without_improvement(n: int, incumbent: int, warm_up: int) -> int:
+    """Completed trials since the incumbent (position ``incumbent``) arrived, counted from
+    the warm-up: the count ``Conv_k`` stops on, and ``AutoTermination``'s patience."""
+    return n - max(warm_up, incumbent + 1)
+
+
+#: The metric name of a rule built without one (offline replay only).
+_OFFLINE_METRIC = "__metric_not_given__"
+
+
+class BaselineRule(StoppingRule):
+    """A rule that can run offline without a metric name (``metric=None``).
+
+    Base of the baselines and the peers: a replay needs no metric name, a Tuner
+    does, so the missing name is reported when the rule is first used online.
+    Subclasses list their caches in :attr:`_transient`; they are not pickled and
+    are rebuilt after unpickling and for a new job.
+    """
+
+    def __init__(self, metric: str | None, mode: str, fold_metrics, warm_up: int, **kwargs: Any):
+        self._metric_given = metric is not None
+        super().__init__(
+            metric if metric is not None else _OFFLINE_METRIC, mode, fold_metrics,
+            warm_up=warm_up, **kwargs,
+        )
+
+    # caches (fitted models, peer objects) rebuilt after unpickling: name -> fresh value
+    _transient: ClassVar[dict[str, Any]] = {}
+
+    def _transient_attributes(self) -> tuple[str, ...]:
+        return tuple(super()._transient_attributes()) + tuple(self._transient)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for name, fresh in self._transient.items():
+            if name not in self.__dict__:
+                setattr(self, name, fresh() if callable(fresh) else fresh)
+
+    def _drop_caches(self) -> None:
+        super()._drop_caches()
+        for name, fresh in self._transient.items():  # rebuilt lazily, as after unpickling
+            setattr(self, name, fresh() if callable(fresh) else fresh)
+
+    def _make_collector(self) -> EvidenceCollector:
+        if not self._metric_given:
+            raise ValueError(
+                f"{type(self).__name__} was built without metric=...: pass the tuned metric's "
+                "name to use it as a Tuner stop_criterion"
+            )
+        return super()._make_collector()
+
+    def _usable(self, evidence: Evidence) -> int:
+        return int(np.isfinite(evidence.objective).sum())

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .error import (
+from ..error import (
     CVError,
     EvidenceError,
     binomial_error,
@@ -18,7 +18,7 @@ from .error import (
     mean_standard_error,
     nadeau_bengio_variance,
 )
-from .evidence import (
+from ..evidence import (
     Evidence,
     FoldAudit,
     audit_fold_means,
@@ -26,7 +26,7 @@ from .evidence import (
     fold_array,
     to_float_array,
 )
-from .posterior import (
+from ..posterior import (
     POSTERIORS,
     BoTorchGP,
     ConfigEncoder,
@@ -36,11 +36,11 @@ from .posterior import (
     encoder_for,
     uses_botorch,
 )
-from .posterior._types import is_constant
-from .probabilistic import PathSampling, probabilistic_regret
-from .regret import DomainSearch, PosteriorError, beta_schedule, regret_bound, top_n_mask
-from .rule import MAX_SEED, Decision, StoppingRule, check_float, check_int
-from .rules import trials_without_improvement
+from ..posterior._types import is_constant
+from ..probabilistic import PathSampling, probabilistic_regret
+from ..regret import DomainSearch, PosteriorError, beta_schedule, regret_bound, top_n_mask
+from .arguments import MAX_SEED, check_float, check_int
+from .base import Decision, StoppingRule, trials_without_improvement
 
 GP_NOISE = ("learned", "folds")
 BOUNDS = ("expected", "probabilistic", "ucb_lcb")
@@ -285,7 +285,7 @@ class AutoTermination(StoppingRule):
     * ``mode="max"``: the metric is negated for the GP; fold spreads and
       binomial errors are direction-free.
 
-    Multi-fidelity schedulers: see :class:`~syne_autoterm.rule.StoppingRule`
+    Multi-fidelity schedulers: see :class:`~syne_autoterm.stopping.base.StoppingRule`
     (only results at the maximum resource are evidence; ``resource_attr`` /
     ``max_resource`` default to the scheduler's ``time_attr`` / ``max_t``).
     """
