@@ -155,7 +155,7 @@ class _Timers:
 
 def profile(evidence: Evidence, space: dict, sizes, reps: int) -> pd.DataFrame:
     from syne_autoterm.posterior import _botorch_gp, _encoding, _sklearn_gp
-    from syne_autoterm.stopping import autoterm as criterion
+    from syne_autoterm.stopping import autoterm_gp as criterion
 
     rows = []
     for posterior in ("botorch", "sklearn"):

@@ -46,7 +46,7 @@ def _one(args: tuple[str, int, float]) -> list[dict]:
 
     from syne_autoterm import AutoTermination
     from syne_autoterm import compare as replay_lib
-    from syne_autoterm.stopping.autoterm import DEFAULT_PATIENCE, stops_on_record
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE, stops_on_record
 
     (run,) = pr.load_runs(path, [seed])
     last = pr.last_check(run)
@@ -82,7 +82,7 @@ def agreement(rows: pd.DataFrame, default_scale: float) -> pd.DataFrame:
 def main(argv: Sequence[str] | None = None) -> int:
     import paper_replay as pr
 
-    from syne_autoterm.stopping.autoterm import DEFAULT_ERROR_SCALE
+    from syne_autoterm.stopping.settings import DEFAULT_ERROR_SCALE
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=Path, nargs="+", default=[HERE / "paper_runs"])

@@ -25,7 +25,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import paper_replay as pr  # noqa: E402
 
-from syne_autoterm.stopping.autoterm import stops_on_record  # noqa: E402
+from syne_autoterm.stopping.settings import stops_on_record  # noqa: E402
 
 # error_scale >= 1: 1 .. 32 with ratio 2**0.25 (decays 0.21 .. 6.72)
 SCALES = tuple(float(f"{2.0 ** (e / 4):.4g}") for e in range(0, 21))

@@ -163,7 +163,7 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
             return ratio is not None and ratio < c
         return fires
 
-    from syne_autoterm.stopping.autoterm import stops_on_record
+    from syne_autoterm.stopping.settings import stops_on_record
 
     stats = {
         "autoterm_x": lambda r, c: stops_on_record(r, c, patience),
@@ -200,7 +200,7 @@ def _read_families(base: compare.ReplayResult,
 
 
 def ours_method_names() -> list[str]:
-    from syne_autoterm.stopping.autoterm import DEFAULT_PATIENCE
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
     return [_method(family, c) for family in _ours_statistics(DEFAULT_PATIENCE)
             for c in ERROR_SCALES]
@@ -244,7 +244,7 @@ def run_ours(evidence: Evidence, config_space: dict, first: int, last: int
 
     Also returns the per-check trace (``n`` and :data:`TRACE_FIELDS`): every number
     a candidate reads, so new candidates can be scored without refitting."""
-    from syne_autoterm.stopping.autoterm import DEFAULT_PATIENCE
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
     base = _replay_default(evidence, config_space, first, last)
     history = tuple({**r, "stat_error_pool": _pooled_error(evidence, int(r["n_completed"]))}
@@ -280,7 +280,7 @@ def gp_candidate_method_names(group: str) -> list[str]:
 def run_gp_candidate(group: str, evidence: Evidence, config_space: dict, first: int, last: int
                      ) -> dict[str, tuple[int, bool, tuple]]:
     """One :data:`GP_CANDIDATES` group's settings on one run."""
-    from syne_autoterm.stopping.autoterm import DEFAULT_PATIENCE
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
     family, options = GP_CANDIDATES[group]
     base = _replay_default(evidence, config_space, first, last, **options)

@@ -4,6 +4,7 @@ Public API only; torch, plotting, workloads and backends are imported lazily
 by the modules that need them.
 """
 
+from ._moved import register_old_paths
 from .console import show_decisions
 from .error import (
     EvidenceError,
@@ -16,11 +17,21 @@ from .error import (
 from .evidence import Evidence, evidence_from_records
 from .probabilistic import PathSampling, probabilistic_regret
 from .regret import DomainSearch, beta_schedule, regret_bound, top_n_mask
-from .stopping import AnyOf, AutoTermination, Decision, StoppingRule, error_scale_from_decay
+from .stopping import (
+    AnyOf,
+    AutoTermination,
+    AutoTerminationSettings,
+    Decision,
+    StoppingRule,
+    error_scale_from_decay,
+)
+
+register_old_paths()  # tuner.dill files of earlier versions name the old modules
 
 __all__ = [
     "AnyOf",
     "AutoTermination",
+    "AutoTerminationSettings",
     "Decision",
     "DomainSearch",
     "Evidence",

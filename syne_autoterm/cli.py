@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from .stopping import AnyOf, StoppingRule
-from .stopping.autoterm import BOUNDS, DEFAULT_ERROR_SCALE, DEFAULT_PATIENCE
 from .stopping.registry import CLI_RULES
+from .stopping.settings import BOUNDS, DEFAULT_ERROR_SCALE, DEFAULT_PATIENCE
 
 # The trial processes get one BLAS thread each (see workloads/train.py); the
 # tuner process itself fits GPs and must not oversubscribe the cores either.

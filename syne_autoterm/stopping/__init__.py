@@ -7,7 +7,8 @@ Where to look:
 
 - :mod:`.base`: the base class (online plumbing, history, trace, pickling);
 - :mod:`.autoterm`: :class:`AutoTermination`, the paper's criterion, with its
-  settings (:mod:`.settings`) and error estimators (:mod:`.error_estimators`);
+  settings (:mod:`.settings`), error estimators (:mod:`.error_estimators`)
+  and GP steps (:mod:`.autoterm_gp`);
 - :mod:`.baselines`: Conv_k, Plateau, EI/PI and the authors' logged rule;
 - :mod:`.peers`: Syne Tune's and Optuna's own criteria, fed the same evidence;
 - :mod:`.any_of`: a rule together with a budget as one ``stop_criterion``;
@@ -16,7 +17,7 @@ Where to look:
 """
 
 from .any_of import AnyOf
-from .autoterm import AutoTermination, error_scale_from_decay
+from .autoterm import AutoTermination
 from .base import BaselineRule, Decision, StoppingRule
 from .baselines import (
     AuthorsRule,
@@ -26,12 +27,14 @@ from .baselines import (
     ProbabilityOfImprovementRule,
 )
 from .registry import FAMILIES, default_rules, make_rule
+from .settings import AutoTerminationSettings, error_scale_from_decay
 
 __all__ = [
     "FAMILIES",
     "AnyOf",
     "AuthorsRule",
     "AutoTermination",
+    "AutoTerminationSettings",
     "BaselineRule",
     "Convergence",
     "Decision",

@@ -24,7 +24,14 @@ from ..error import (
     mean_standard_error,
     nadeau_bengio_variance,
 )
-from ..evidence import Evidence, FoldAudit, audit_fold_means, audit_folds, fold_array, to_float_array
+from ..evidence import (
+    Evidence,
+    FoldAudit,
+    audit_fold_means,
+    audit_folds,
+    fold_array,
+    to_float_array,
+)
 from .settings import AutoTerminationSettings
 
 __all__ = [

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .autoterm import DEFAULT_ERROR_SCALE, AutoTermination, error_scale_from_decay
+from .autoterm import AutoTermination
 from .base import StoppingRule
 from .baselines import (
     AuthorsRule,
@@ -29,6 +29,7 @@ from .baselines import (
     ProbabilityOfImprovementRule,
 )
 from .peers import OptunaEMMR, OptunaTerminator, SyneTuneATC, SyneTunePlateau
+from .settings import DEFAULT_ERROR_SCALE, error_scale_from_decay
 
 __all__ = ["CLI_RULES", "FAMILIES", "RuleFamily", "default_rules", "make_rule"]
 
