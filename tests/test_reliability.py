@@ -161,10 +161,10 @@ def _reliability_summary(request):
 @pytest.fixture(autouse=True)
 def _quiet_rule_logs():
     # thousands of criteria each log their problems once: keep the output readable
-    for name in ("syne_autoterm.stopping.base",):
+    for name in ("syne_autoterm.stopping.base", "syne_autoterm.stopping.online"):
         logging.getLogger(name).setLevel(logging.ERROR)
     yield
-    for name in ("syne_autoterm.stopping.base",):
+    for name in ("syne_autoterm.stopping.base", "syne_autoterm.stopping.online"):
         logging.getLogger(name).setLevel(logging.NOTSET)
 
 
