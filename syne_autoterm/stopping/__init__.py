@@ -5,7 +5,8 @@ of the completed trials (:class:`~syne_autoterm.evidence.Evidence`) that is
 Syne Tune's ``stop_criterion`` online and is replayed offline unchanged.
 Where to look:
 
-- :mod:`.base`: the base class (online plumbing, history, trace, pickling);
+- :mod:`.base`: the base class (decide/check, history, trace, pickling), and
+  :mod:`.online` its Tuner side (``TuningStatus`` to evidence, new jobs);
 - :mod:`.autoterm`: :class:`AutoTermination`, the paper's criterion, with its
   settings (:mod:`.settings`), error estimators (:mod:`.error_estimators`)
   and GP steps (:mod:`.autoterm_gp`);
