@@ -87,7 +87,7 @@ def synthetic_trajectory(n: int = 1000, n_folds: int = 10, seed: int = 0) -> Evi
 
 
 def make_methods(space: dict) -> dict:
-    from syne_autoterm.peers import OptunaTerminator, SyneTuneATC
+    from syne_autoterm.stopping.peers import OptunaTerminator, SyneTuneATC
 
     return {
         # the default (probabilistic bound) and the paper's bound, on each posterior path
@@ -151,8 +151,8 @@ class _Timers:
 
 
 def profile(evidence: Evidence, space: dict, sizes, reps: int) -> pd.DataFrame:
-    from syne_autoterm import criterion
     from syne_autoterm.posterior import _botorch_gp, _encoding, _sklearn_gp
+    from syne_autoterm.stopping import autoterm_gp as criterion
 
     rows = []
     for posterior in ("botorch", "sklearn"):

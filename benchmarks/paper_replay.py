@@ -1,6 +1,6 @@
 """Replay stopping rules on the paper's own GP-BO runs (Makarova et al., AutoML Conf 2022).
 
-Every rule is a :class:`syne_autoterm.rule.StoppingRule` checked on the first
+Every rule is a :class:`syne_autoterm.stopping.StoppingRule` checked on the first
 ``n`` evaluations of each stored run, ``n = 20 .. 199`` as the authors did; it
 stops at the first ``n`` where it fires, else at 199. Then
 ``RTC = (199 - n_stop) / 199`` and ``RYC = (test_final - test_stop) /
@@ -48,16 +48,8 @@ from benchmarks._common import (
     write_csv,
 )
 from syne_autoterm import AutoTermination, Evidence, compare, error_scale_from_decay
-from syne_autoterm.rule import StoppingRule
-from syne_autoterm.rules import (
-    AuthorsRule,
-    Convergence,
-    ExpectedImprovementRule,
-    Plateau,
-    ProbabilityOfImprovementRule,
-    rtc,
-    ryc,
-)
+from syne_autoterm.stopping import StoppingRule, make_rule
+from syne_autoterm.stopping.outcome import rtc, ryc
 
 DEFAULT_RUNS = PAPER_RUNS
 FIRST_CHECK = 20  # the authors' IGNORE_ITER: first check after 20 evaluations
@@ -318,25 +310,27 @@ def build_methods() -> list[Method]:
     m: list[Method] = []
     for d in DECAYS:
         m.append(Method(f"authors_{d}", "logged", "authors",
-                        lambda space, d=d: AuthorsRule(d), f"Ours_{d}", f"decay={d}, frozen threshold"))
+                        lambda space, d=d: make_rule("authors", d), f"Ours_{d}", f"decay={d}, frozen threshold"))
     for k in CONV_KS:
-        m.append(Method(f"conv_{k}", "logged", "conv", lambda space, k=k: Convergence(k),
+        m.append(Method(f"conv_{k}", "logged", "conv", lambda space, k=k: make_rule("conv", k),
                         f"Conv_{k}", f"k={k}"))
     for t in EI_THRESHOLDS:
         m.append(Method(f"ei_{_fmt(t)}", "logged", "ei",
-                        lambda space, t=t: ExpectedImprovementRule(t, use_logged=True),
+                        lambda space, t=t: make_rule("ei", t, use_logged=True),
                         f"EI_{_fmt(t)}", f"logged EI < {t:g}"))
     for t in PI_THRESHOLDS:
         m.append(Method(f"pi_{_fmt(t)}", "logged", "pi",
-                        lambda space, t=t: ProbabilityOfImprovementRule(t, use_logged=True),
+                        lambda space, t=t: make_rule("pi", t, use_logged=True),
                         f"PI_{_fmt(t)}", f"logged PI < {t:g}"))
     for std, num, pat in PLATEAUS:
         m.append(Method(f"plateau_{std:g}_{num}_{pat}", "logged", "plateau",
-                        lambda space, a=(std, num, pat): Plateau(*a, warm_up=FIRST_CHECK),
+                        lambda space, a=(std, num, pat): make_rule(
+                            "plateau", a[0], num_trials=a[1], patience=a[2], warm_up=FIRST_CHECK),
                         None, f"std={std:g}, num_trials={num}, patience={pat}"))
     std, num, pat = PLATEAUS[0]
     m.append(Method(f"synetune_plateau_{std:g}_{num}_{pat}", "logged", "synetune_plateau",
-                    lambda space, a=(std, num, pat): _peers().SyneTunePlateau(*a, warm_up=FIRST_CHECK),
+                    lambda space, a=(std, num, pat): make_rule(
+                        "synetune_plateau", a[0], num_trials=a[1], patience=a[2], warm_up=FIRST_CHECK),
                     None, "Syne Tune PlateauStopper (the real one)"))
     for variant, kw in AUTOTERM_VARIANTS.items():
         suffix = variant[len("autoterm"):]
@@ -346,24 +340,18 @@ def build_methods() -> list[Method]:
                             f"gp_noise={kw['gp_noise']})"))
     for t in SYNETUNE_THRESHOLDS:
         m.append(Method(f"synetune_{t:g}", f"synetune_{t:g}", "synetune_atc",
-                        lambda space, t=t: _peers().SyneTuneATC(t, config_space=space,
-                                                                warm_up=FIRST_CHECK),
+                        lambda space, t=t: make_rule("synetune_atc", t, config_space=space,
+                                                     warm_up=FIRST_CHECK),
                         None, f"Syne Tune AutomaticTerminationCriterion threshold={t:g}"))
     m.append(Method("optuna_terminator", "optuna_terminator", "optuna_terminator",
-                    lambda space: _peers().OptunaTerminator(
-                        fold_metrics="fold_", config_space=space, warm_up=FIRST_CHECK),
+                    lambda space: make_rule("optuna_terminator", fold_metrics="fold_",
+                                            config_space=space, warm_up=FIRST_CHECK),
                     None, "RegretBoundEvaluator + CrossValidationErrorEvaluator"))
     m.append(Method("optuna_emmr", "optuna_emmr", "optuna_emmr",
-                    lambda space: _peers().OptunaEMMR(config_space=space,
-                                                      warm_up=FIRST_CHECK),
+                    lambda space: make_rule("optuna_emmr", config_space=space,
+                                            warm_up=FIRST_CHECK),
                     None, "EMMREvaluator + MedianErrorEvaluator"))
     return m
-
-
-def _peers():
-    from syne_autoterm import peers
-
-    return peers
 
 
 METHODS = {m.name: m for m in build_methods()}

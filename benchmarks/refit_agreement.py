@@ -39,7 +39,7 @@ def _one(args: tuple[str, int, float]) -> list[dict]:
     path, seed, growth = args
     from syne_autoterm import AutoTermination
     from syne_autoterm import compare as replay_lib
-    from syne_autoterm.criterion import DEFAULT_PATIENCE, stops_on_record
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE, stops_on_record
 
     (run,) = pr.load_runs(path, [seed])
     last = pr.last_check(run)
@@ -73,7 +73,7 @@ def agreement(rows: pd.DataFrame, default_scale: float) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from syne_autoterm.criterion import DEFAULT_ERROR_SCALE
+    from syne_autoterm.stopping.settings import DEFAULT_ERROR_SCALE
 
     ap = argparse.ArgumentParser(
         prog="python -m benchmarks.refit_agreement", description=__doc__,

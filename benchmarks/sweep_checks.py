@@ -24,7 +24,7 @@ import pandas as pd
 
 from benchmarks import paper_replay as pr
 from benchmarks._common import parse_name
-from syne_autoterm.criterion import stops_on_record
+from syne_autoterm.stopping.settings import stops_on_record
 
 # error_scale >= 1: 1 .. 32 with ratio 2**0.25 (decays 0.21 .. 6.72)
 SCALES = tuple(float(f"{2.0 ** (e / 4):.4g}") for e in range(0, 21))

@@ -20,15 +20,8 @@ import numpy as np
 
 from syne_autoterm import compare, nadeau_bengio_error
 from syne_autoterm.evidence import Evidence
-from syne_autoterm.rule import StoppingRule
-from syne_autoterm.rules import (
-    AuthorsRule,
-    Convergence,
-    ExpectedImprovementRule,
-    Plateau,
-    ProbabilityOfImprovementRule,
-    ryc,
-)
+from syne_autoterm.stopping import StoppingRule, make_rule
+from syne_autoterm.stopping.outcome import ryc
 
 CONV_KS = tuple(range(10, 200, 10))
 AUTHORS_DECAYS = (0.05, 0.1, 0.15, 0.21, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
@@ -59,24 +52,25 @@ def cheap_sweeps() -> list[Sweep]:
     """The families that need no GP of ours: Conv_k, the authors' logged rule, logged EI/PI,
     plateau over (std, num_trials)."""
     sweeps = [
-        Sweep("conv", CONV_KS, lambda: Convergence(max(CONV_KS)),
+        Sweep("conv", CONV_KS, lambda: make_rule("conv", max(CONV_KS)),
               lambda r, k: (r.get("trials_without_improvement") or 0) >= k,
               lambda k: f"conv_{int(k)}"),
-        Sweep("authors", AUTHORS_DECAYS, lambda: AuthorsRule(min(AUTHORS_DECAYS)),
+        Sweep("authors", AUTHORS_DECAYS, lambda: make_rule("authors", min(AUTHORS_DECAYS)),
               lambda r, d: _finite(r.get("regret_bound")) and _finite(r.get("threshold"))
               and r["regret_bound"] < r["threshold"] / min(AUTHORS_DECAYS) * d,
               lambda d: f"authors_{d:g}"),
         Sweep("ei", EI_THRESHOLDS,
-              lambda: ExpectedImprovementRule(min(EI_THRESHOLDS), use_logged=True),
+              lambda: make_rule("ei", min(EI_THRESHOLDS), use_logged=True),
               lambda r, t: _finite(r.get("ei")) and r["ei"] < t, lambda t: f"ei_{t:g}"),
         Sweep("pi", PI_THRESHOLDS,
-              lambda: ProbabilityOfImprovementRule(min(PI_THRESHOLDS), use_logged=True),
+              lambda: make_rule("pi", min(PI_THRESHOLDS), use_logged=True),
               lambda r, t: _finite(r.get("pi")) and r["pi"] < t, lambda t: f"pi_{t:g}"),
     ]
     for num in PLATEAU_NUM_TRIALS:
         sweeps.append(Sweep(
             f"plateau_{num}", PLATEAU_STDS,
-            lambda num=num: Plateau(min(PLATEAU_STDS), num, 0, warm_up=20),
+            lambda num=num: make_rule("plateau", min(PLATEAU_STDS), num_trials=num, patience=0,
+                                      warm_up=20),
             lambda r, s: _finite(r.get("plateau_std")) and r["plateau_std"] <= s,
             lambda s, num=num: f"plateau_{s:g}_{num}_0"))
     return sweeps
@@ -178,7 +172,7 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
             return ratio is not None and ratio < c
         return fires
 
-    from syne_autoterm.criterion import stops_on_record
+    from syne_autoterm.stopping.settings import stops_on_record
 
     def guarded(min_trials: int = 0, min_quiet: int = 0):
         """Ours, but the bound may stop only from ``min_trials`` completed trials on, and
@@ -239,7 +233,7 @@ def _read_families(base: compare.ReplayResult,
 
 
 def ours_method_names() -> list[str]:
-    from syne_autoterm.criterion import DEFAULT_PATIENCE
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
     return [_method(family, c) for family in _ours_statistics(DEFAULT_PATIENCE)
             for c in ERROR_SCALES]
@@ -291,7 +285,7 @@ def ours_from_trace(trace: list[Mapping[str, Any]], last: int) -> dict[str, tupl
     """Ours over :data:`ERROR_SCALES` and the candidate statistics, read off the trace of
     :func:`run_ours`. The traced replay never fires (scale 1e-12, no patience), so a
     setting that never fires stops where that replay ended, at ``last``."""
-    from syne_autoterm.criterion import DEFAULT_PATIENCE
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
     history = tuple({**r, "n_completed": int(r["n"])} for r in trace)
     base = compare.ReplayResult(last, False, history)
@@ -323,7 +317,7 @@ def gp_candidate_method_names(group: str) -> list[str]:
 def run_gp_candidate(group: str, evidence: Evidence, config_space: dict, first: int, last: int
                      ) -> dict[str, tuple[int, bool, tuple]]:
     """One :data:`GP_CANDIDATES` group's settings on one run."""
-    from syne_autoterm.criterion import DEFAULT_PATIENCE
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
     family, options = GP_CANDIDATES[group]
     base = _replay_default(evidence, config_space, first, last, **options)

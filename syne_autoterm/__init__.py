@@ -4,9 +4,8 @@ Public API only; torch, plotting, workloads and backends are imported lazily
 by the modules that need them.
 """
 
-from .any_of import AnyOf
+from ._moved import register_old_paths
 from .console import show_decisions
-from .criterion import AutoTermination, error_scale_from_decay
 from .error import (
     EvidenceError,
     binomial_error,
@@ -18,11 +17,21 @@ from .error import (
 from .evidence import Evidence, evidence_from_records
 from .probabilistic import PathSampling, probabilistic_regret
 from .regret import DomainSearch, beta_schedule, regret_bound, top_n_mask
-from .rule import Decision, StoppingRule
+from .stopping import (
+    AnyOf,
+    AutoTermination,
+    AutoTerminationSettings,
+    Decision,
+    StoppingRule,
+    error_scale_from_decay,
+)
+
+register_old_paths()  # tuner.dill files of earlier versions name the old modules
 
 __all__ = [
     "AnyOf",
     "AutoTermination",
+    "AutoTerminationSettings",
     "Decision",
     "DomainSearch",
     "Evidence",

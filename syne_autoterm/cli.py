@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .any_of import AnyOf
-from .criterion import BOUNDS, DEFAULT_ERROR_SCALE, DEFAULT_PATIENCE
-from .rule import StoppingRule
+from .stopping import AnyOf, StoppingRule
+from .stopping.registry import CLI_RULES
+from .stopping.settings import BOUNDS, DEFAULT_ERROR_SCALE, DEFAULT_PATIENCE
 
 # The trial processes get one BLAS thread each (see workloads/train.py); the
 # tuner process itself fits GPs and must not oversubscribe the cores either.
@@ -33,7 +33,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 SEARCHERS = ("botorch", "random", "tpe", "bore", "asha")
-RULES = ("autoterm", "conv", "ei", "pi", "plateau", "none")
+RULES = (*CLI_RULES, "none")
 TRACE_FILE = "autoterm_trace.jsonl"
 SUMMARY_FILE = "autoterm_summary.json"
 PLOT_FILE = "autoterm_decisions.png"
@@ -168,23 +168,13 @@ def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
         common.update(resource_attr="fold", max_resource=args.folds)
     if args.stopping_rule == "none":
         return None
+    from .stopping.registry import make_rule
+
     if args.stopping_rule == "autoterm":
-        from .criterion import AutoTermination
-
-        return AutoTermination(fold_metrics="cv_fold_", error_scale=args.error_scale,
-                               seed=args.seed, bound=args.bound,
-                               patience=args.patience or None, **common)
-    from . import rules
-
-    p = args.rule_param
-    if args.stopping_rule == "conv":
-        return rules.Convergence(k=p if p is not None else 30, **common)
-    if args.stopping_rule == "ei":
-        return rules.ExpectedImprovementRule(threshold=p if p is not None else 1e-16, **common)
-    if args.stopping_rule == "pi":
-        return rules.ProbabilityOfImprovementRule(threshold=p if p is not None else 1e-12, **common)
-    if args.stopping_rule == "plateau":
-        return rules.Plateau(std=p if p is not None else 0.001, **common)
+        return make_rule("autoterm", args.error_scale, fold_metrics="cv_fold_", seed=args.seed,
+                         bound=args.bound, patience=args.patience or None, **common)
+    if args.stopping_rule in CLI_RULES:
+        return make_rule(args.stopping_rule, args.rule_param, **common)
     raise CliError(f"unknown stopping rule {args.stopping_rule!r}")
 
 
@@ -196,7 +186,7 @@ def check_tune_args(args: argparse.Namespace) -> None:
     options, so an option the rule would reject (``--error-scale inf``,
     ``--rule-param 0`` for ``conv``) fails now, in one line, not mid-run.
     """
-    from .rule import MAX_SEED, check_float, check_int
+    from .stopping.arguments import MAX_SEED, check_float, check_int
 
     numbers = [
         ("--folds", lambda: check_int("--folds", args.folds, 2)),

@@ -15,21 +15,20 @@ a test metric when the experiment reported one).
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .criterion import PAPER_VARIANCE_FACTOR, AutoTermination
 from .evidence import Evidence, FoldSpec, check_mode
-from .rule import StoppingRule
-from .rules import ryc
+from .stopping import AutoTermination, StoppingRule
+from .stopping.outcome import ryc
+from .stopping.settings import PAPER_VARIANCE_FACTOR
 
 __all__ = [
     "ReplayResult",
@@ -138,16 +137,15 @@ def replay_knob(
 def _scale_free_signature(rule: AutoTermination) -> tuple:
     """What must agree for two AutoTermination objects to differ only in ``error_scale``.
 
-    Every constructor argument but ``error_scale`` and ``trace_path``, read from the
-    constructor's signature (a new option cannot be forgotten here); arguments
-    stored under another name are read from that attribute.
+    Their settings but ``error_scale`` (one frozen dataclass: a new option cannot be
+    forgotten here) and what the base class reads: the metric, the fold spec, the
+    warm-up, the resource settings, the scheduler and the config space.
     """
-    stored_as = {"fold_metrics": "fold_spec", "test_train_ratio": "cv_error", "ddof": "cv_error"}
-    names = [name for name in inspect.signature(type(rule).__init__).parameters
-             if name not in ("self", "error_scale", "trace_path", "scheduler", "config_space")]
-    sig = tuple((name, repr(getattr(rule, stored_as.get(name, name), None))) for name in names)
-    return sig + (id(rule.scheduler), repr(sorted((rule.config_space or {}).items(), key=str)),
-                  type(rule))
+    settings = replace(rule.settings, error_scale=1.0)
+    base = (rule.metric, rule.mode, repr(rule.fold_spec), rule.warm_up, rule.resource_attr,
+            rule.max_resource)
+    return (repr(settings), *base, id(rule.scheduler),
+            repr(sorted((rule.config_space or {}).items(), key=str)), type(rule))
 
 
 # ------------------------------------------------------------------ experiment
@@ -329,7 +327,7 @@ def compare_experiment(
         metadata (``metric_names[0]``, ``metric_mode``).
     :param fold_metrics: prefix or list of the per-fold scores (None: no CV,
         rules needing folds are left out of the defaults).
-    :param rules: named rule objects; default :func:`syne_autoterm.rules.default_rules`
+    :param rules: named rule objects; default :func:`syne_autoterm.stopping.registry.default_rules`
         (AutoTermination's default, the paper's rule at its decays 0.21/0.5/1.0,
         Conv_k, Plateau;
         with ``peers=True`` also Optuna's Terminator/EMMR and Syne Tune's
@@ -367,7 +365,7 @@ def compare_experiment(
     evidence, _ = experiment_evidence(results, metric, mode, fold_metrics, test_metric, only_completed,
                                       cost_metric)
     if rules is None:
-        from .rules import default_rules
+        from .stopping.registry import default_rules
 
         if config_space is None and peers:
             raise ValueError("the peers need the config space: pass config_space=... or the "

@@ -8,7 +8,7 @@ possible) is shaded, and a job ended by its budget rather than the rule is
 marked as such. matplotlib is imported here only, lazily, with the
 non-interactive Agg backend (no display on servers).
 
-From Python: ``rule.plot(path)`` (:meth:`~syne_autoterm.rule.StoppingRule.plot`)
+From Python: ``rule.plot(path)`` (:meth:`~syne_autoterm.stopping.base.StoppingRule.plot`)
 draws this figure for a rule after ``tuner.run()``.
 """
 

@@ -2,7 +2,7 @@
 
 Appending (not rewriting) means a resumed experiment extends the trace of the
 interrupted one, and a crash loses at most the line being written. Records
-written by :class:`~syne_autoterm.rule.StoppingRule` carry ``run_id``,
+written by :class:`~syne_autoterm.stopping.base.StoppingRule` carry ``run_id``,
 ``session`` and ``check``; when a run was killed after its last saved
 snapshot, the resumed run repeats the checks made since then (same
 ``check`` numbers, a later ``session``) and :func:`read_trace` keeps those.

@@ -17,8 +17,8 @@ from syne_autoterm.compare import (
     write_compare_outputs,
 )
 from syne_autoterm.regret import DomainSearch
-from syne_autoterm.rules import Convergence, Plateau
 from syne_autoterm.simulation import FoldFunctionBlackbox
+from syne_autoterm.stopping.baselines import Convergence, Plateau
 
 SPACE = {"x": uniform(-2, 2), "y": uniform(-2, 2)}
 N_TRIALS = 40

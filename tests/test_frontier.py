@@ -10,7 +10,7 @@ from benchmarks import frontier, sweeps
 from benchmarks import paper_replay as pr
 from syne_autoterm import Evidence
 from syne_autoterm.compare import replay, replay_knob
-from syne_autoterm.rules import Convergence, Plateau
+from syne_autoterm.stopping.baselines import Convergence, Plateau
 
 ROOT = Path(__file__).resolve().parents[1]
 

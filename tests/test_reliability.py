@@ -70,7 +70,7 @@ from syne_autoterm import (
 from syne_autoterm.evidence import audit_folds
 from syne_autoterm.posterior import SklearnGP, standardize
 from syne_autoterm.regret import PosteriorError
-from syne_autoterm.rule import StoppingRule
+from syne_autoterm.stopping.base import StoppingRule
 from syne_autoterm.trace import append_record, read_trace
 
 SPACE = {"x": uniform(0, 1), "y": uniform(0, 1)}
@@ -161,10 +161,10 @@ def _reliability_summary(request):
 @pytest.fixture(autouse=True)
 def _quiet_rule_logs():
     # thousands of criteria each log their problems once: keep the output readable
-    for name in ("syne_autoterm.rule", "syne_autoterm.criterion"):
+    for name in ("syne_autoterm.stopping.base", "syne_autoterm.stopping.online"):
         logging.getLogger(name).setLevel(logging.ERROR)
     yield
-    for name in ("syne_autoterm.rule", "syne_autoterm.criterion"):
+    for name in ("syne_autoterm.stopping.base", "syne_autoterm.stopping.online"):
         logging.getLogger(name).setLevel(logging.NOTSET)
 
 
@@ -1089,7 +1089,7 @@ def test_each_problem_kind_is_logged_once_with_what_was_done(caplog):
                            top_min=WARM, domain_search=SEARCH)
     ev = table.evidence()
     assert best >= WARM + 1  # the incumbent is among the trials of every check below
-    with caplog.at_level(logging.WARNING, logger="syne_autoterm.rule"):
+    with caplog.at_level(logging.WARNING, logger="syne_autoterm.stopping.base"):
         for n in range(best + 1, len(ev) + 1):
             record = crit.check(ev.head(n))
     tid = ev.trial_ids[best]
@@ -1540,7 +1540,7 @@ def test_stopped_at_max_resource_counts_but_completed_below_is_logged(caplog):
         status, epoch = [("Stopped", 9), ("Completed", 9), ("Stopped", 3), ("Completed", 3)][i % 4]
         rows[i] = {**row, "status": status, "epoch": epoch}
     crit = make_crit(resource_attr="epoch", max_resource=9)
-    with caplog.at_level(logging.WARNING, logger="syne_autoterm.rule"):
+    with caplog.at_level(logging.WARNING, logger="syne_autoterm.stopping.base"):
         crit(FakeStatus(rows))
     assert crit.evidence.trial_ids == (0, 1, 4, 5)
     messages = [r.getMessage() for r in caplog.records]

@@ -11,15 +11,14 @@ from syne_tune.config_space import choice, loguniform, randint, uniform
 
 from syne_autoterm import AutoTermination, DomainSearch, Evidence, error_scale_from_decay
 from syne_autoterm.compare import replay, replay_scales
-from syne_autoterm.rules import (
+from syne_autoterm.stopping.baselines import (
     AuthorsRule,
     Convergence,
     ExpectedImprovementRule,
     Plateau,
     ProbabilityOfImprovementRule,
-    rtc,
-    ryc,
 )
+from syne_autoterm.stopping.outcome import rtc, ryc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,7 +123,7 @@ def test_plateau_by_hand():
 
 
 def test_plateau_equals_syne_tunes_plateau_stopper():
-    from syne_autoterm.peers import SyneTunePlateau
+    from syne_autoterm.stopping.peers import SyneTunePlateau
 
     rng = np.random.default_rng(1)
     for trial in range(4):
@@ -207,7 +206,12 @@ def test_replay_scales_equals_separate_rule_objects():
 
 # ------------------------------------------------------------------ peers (smoke)
 def test_peers_decide_on_the_same_evidence():
-    from syne_autoterm.peers import OptunaEMMR, OptunaTerminator, SyneTuneATC, optuna_distributions
+    from syne_autoterm.stopping.peers import (
+        OptunaEMMR,
+        OptunaTerminator,
+        SyneTuneATC,
+        optuna_distributions,
+    )
 
     space = {"x": uniform(-2, 2), "lr": loguniform(1e-4, 1e-1), "d": randint(1, 5), "c": choice(["a", "b"])}
     dists = optuna_distributions(space)
@@ -302,8 +306,70 @@ def test_ryc_is_one_definition_with_a_sign_that_holds_for_negated_metrics():
     maximised metric in minimisation form (accuracy 0.9 at the end, 0.8 at the stop) the
     first said +0.125, a gain. One definition now: the stop lost 0.1 / 0.9."""
     from syne_autoterm import compare
-    from syne_autoterm.rules import ryc
+    from syne_autoterm.stopping.outcome import ryc
 
     assert ryc(-0.9, -0.8) == pytest.approx(-0.1 / 0.9)
     assert ryc(0.2, 0.25) == pytest.approx(-0.2) and ryc(0.0, 0.0) == 0.0
     assert not hasattr(compare, "_relative_loss")
+
+
+# ------------------------------------------------------------------ the stopping package
+def test_one_registry_names_the_rules_of_the_cli_compare_and_the_benchmarks():
+    """Every name maps to one class and the keyword its setting goes to; the CLI's
+    ``--stopping-rule`` choices and compare's defaults are built from it."""
+    from syne_autoterm import cli
+    from syne_autoterm.stopping.registry import CLI_RULES, FAMILIES, default_rules, make_rule
+
+    assert cli.RULES == (*CLI_RULES, "none")
+    conv = make_rule("conv", 7, metric="loss")
+    assert isinstance(conv, Convergence) and conv.k == 7
+    assert make_rule("conv").k == FAMILIES["conv"].default
+    assert make_rule("autoterm", 2.0, metric="loss", config_space={"x": uniform(0, 1)}
+                     ).error_scale == 2.0
+    with pytest.raises(ValueError, match="unknown stopping rule"):
+        make_rule("nope")
+    rules = default_rules("loss", config_space={"x": uniform(0, 1)})
+    assert {type(r) for r in rules.values()} <= {f.rule_class for f in FAMILIES.values()}
+    assert rules["autoterm_0.5"].error_scale == pytest.approx(error_scale_from_decay(0.5))
+
+
+def test_settings_are_one_frozen_value_and_every_keyword_still_works():
+    from dataclasses import FrozenInstanceError
+
+    from syne_autoterm import AutoTerminationSettings
+
+    space = {"x": uniform(0, 1)}
+    rule = AutoTermination("loss", config_space=space, error_scale=2, patience=None,
+                           bound="ucb_lcb", top_ratio=0.4, refit_growth=1.0, seed=3)
+    assert rule.settings == AutoTerminationSettings(error_scale=2.0, patience=None,
+                                                    bound="ucb_lcb", top_ratio=0.4,
+                                                    refit_growth=1.0, seed=3)
+    assert (rule.error_scale, rule.patience, rule.seed) == (2.0, None, 3)
+    with pytest.raises(FrozenInstanceError):
+        rule.settings.error_scale = 1.0
+    rule.error_scale = 4  # compare's replay_scales sets it: a validated copy
+    assert rule.settings.error_scale == 4.0 and rule.settings.bound == "ucb_lcb"
+    with pytest.raises(ValueError, match="error_scale"):
+        rule.error_scale = math.inf
+    with pytest.raises(TypeError):
+        AutoTermination("loss", config_space=space, no_such_option=1)
+
+
+def test_a_rule_pickled_before_the_move_still_loads():
+    """A ``tuner.dill`` of an earlier version names ``syne_autoterm.criterion`` and holds
+    the settings as attributes of their own (``cv_error`` for ddof/test_train_ratio)."""
+    import importlib
+
+    from syne_autoterm.error import CVError
+    from syne_autoterm.stopping.autoterm import AutoTermination as Moved
+
+    assert importlib.import_module("syne_autoterm.criterion").AutoTermination is Moved
+    assert importlib.import_module("syne_autoterm.rules").Convergence is Convergence
+    rule = AutoTermination("loss", config_space={"x": uniform(0, 1)}, ddof=0, error_scale=2.0)
+    old = {k: v for k, v in rule.__getstate__().items() if k != "settings"}
+    old.update(error_scale=2.0, cv_error=CVError(None, 0), gp_noise="folds", seed=5)
+    loaded = AutoTermination.__new__(AutoTermination)
+    loaded.__setstate__(old)
+    assert (loaded.error_scale, loaded.ddof, loaded.gp_noise, loaded.seed) == (2.0, 0, "folds", 5)
+    assert (loaded.bound, loaded.patience) == ("ucb_lcb", None)  # as rules of that time computed
+    assert loaded.session == rule.session + 1

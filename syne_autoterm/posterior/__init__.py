@@ -3,11 +3,25 @@
 from ._botorch_gp import BoTorchGP, is_botorch_searcher
 from ._choice import POSTERIORS, cached_fitter, encoder_for, searcher_of, uses_botorch
 from ._encoding import ConfigEncoder, InferredEncoder
+from ._fitting import (
+    RETRY_JITTERS,
+    encode_configs,
+    encode_reusing,
+    fit_attempts,
+    refit_key,
+    refit_point,
+)
 from ._sklearn_gp import SklearnGP
 from ._types import FittedPosterior, PosteriorFitter, standardize
 
 __all__ = [
     "POSTERIORS",
+    "RETRY_JITTERS",
+    "encode_configs",
+    "encode_reusing",
+    "fit_attempts",
+    "refit_key",
+    "refit_point",
     "cached_fitter",
     "encoder_for",
     "searcher_of",

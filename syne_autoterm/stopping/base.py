@@ -1,32 +1,34 @@
 """One stopping rule, two uses: Syne Tune's ``stop_criterion`` online, and offline replay.
 
 A rule is a function of the completed trials so far (:class:`Evidence`). This
-base class adds what running inside a ``Tuner`` needs: reading
+base class adds what running inside a ``Tuner`` needs: keeping the history and
+trace, never raising into the tuning loop, pickling with ``tuner.dill``, and
+(in :mod:`.online`, its base class :class:`~.online.TunerSide`) reading
 ``TuningStatus`` into evidence, deciding only when the completed set changed,
-keeping the history and trace, never raising into the tuning loop, and reaching
-the scheduler through ``on_tuning_start`` when the rule is also passed in
-``callbacks``.
+and reaching the scheduler through ``on_tuning_start`` when the rule is also
+passed in ``callbacks``. :class:`BaselineRule` is the base of the baselines and
+the peers (a rule that needs no metric name offline).
 """
 
 from __future__ import annotations
 
 import collections.abc as abc
 import logging
-import math
-import numbers
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from syne_tune.tuner_callback import TunerCallback
 
-from .console import CHECK_LOGGER, format_check
-from .evidence import Evidence, EvidenceCollector, FoldSpec, check_mode
-from .trace import append_record
+from ..console import CHECK_LOGGER, format_check
+from ..evidence import Evidence, EvidenceCollector, FoldSpec, check_mode
+from ..trace import append_record
+from .arguments import check_float, check_int
+from .online import TunerSide
 
 logger = logging.getLogger(__name__)
 #: One INFO line per check, the CLI's words: ``syne_autoterm.show_decisions()`` shows them.
@@ -42,7 +44,7 @@ class Decision:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-class StoppingRule(TunerCallback):
+class StoppingRule(TunerSide, TunerCallback):
     """Base of every rule; subclasses implement :meth:`decide`.
 
     :param metric: the tuned metric as reported by the training script.
@@ -239,194 +241,10 @@ class StoppingRule(TunerCallback):
             self._logged_problems.add(kind)
             logger.warning(message)
 
-    # ------------------------------------------------------------------- online
-    def _config_keys(self) -> list[str] | None:
-        space = self.config_space
-        if space is None and self.scheduler is not None:
-            space = getattr(self.scheduler, "config_space", None)
-        return list(space.keys()) if space is not None else None
-
-    def _extra_metrics(self) -> list[str]:
-        """Per-trial metrics besides the tuned one that the rule reads (override)."""
-        return []
-
-    def resource_settings(self) -> tuple[str | None, float | None]:
-        """``(resource_attr, max_resource)``: as given, else the scheduler's time_attr/max_t.
-
-        Both are taken from the scheduler only when it has both (ASHA-type and
-        PBT schedulers); a ``time_attr`` without ``max_t`` (median stopping)
-        means single-fidelity semantics. A given ``resource_attr`` without
-        ``max_resource`` takes the scheduler's ``max_t`` when its ``time_attr``
-        is that attribute.
-        """
-        attr, top = self.resource_attr, self.max_resource
-        scheduler = self.scheduler
-        sched_attr = getattr(scheduler, "time_attr", None) if scheduler is not None else None
-        sched_top = getattr(scheduler, "max_t", None) if scheduler is not None else None
-        try:
-            sched_top = float(sched_top) if sched_top is not None else None
-            if sched_top is not None and not (math.isfinite(sched_top) and sched_top > 0):
-                sched_top = None
-        except (TypeError, ValueError, OverflowError):
-            sched_top = None
-        if not isinstance(sched_attr, str) or sched_top is None:
-            sched_attr, sched_top = None, None
-        if attr is None and top is None:
-            attr, top = sched_attr, sched_top
-        elif top is None and attr == sched_attr:
-            top = sched_top
-        if attr is not None and top is None:
-            self.log_problem(
-                "no-max-resource",
-                f"{self.name}: resource_attr={attr!r} but no max_resource (give max_resource= or a "
-                "scheduler with max_t): every Completed trial counts as evidence",
-            )
-        elif attr is None and top is not None:
-            self.log_problem(
-                "no-resource-attr",
-                f"{self.name}: max_resource={top} but no resource_attr: every Completed trial "
-                "counts as evidence",
-            )
-        return attr, top
-
-    def _make_collector(self) -> EvidenceCollector:
-        attr, top = self.resource_settings()
-        return EvidenceCollector(
-            metric=self.metric,
-            mode=self.mode,
-            fold_spec=self.fold_spec,
-            config_keys=self._config_keys(),
-            extra_metrics=self._extra_metrics(),
-            resource_attr=attr,
-            max_resource=top,
-        )
-
-    def _drain_collector_problems(self) -> None:
-        if self._collector is None:
-            return
-        for kind, message in self._collector.drain_problems():
-            self.log_problem(kind, f"{self.name}: {message}")
-
-    def start_new_job(self, why: str) -> None:
-        """Forget the previous job: its stop flag, evidence, cache, history and models.
-
-        Called when the status shows a different tuning job (see the class
-        docstring); the new job's records get a new ``run_id`` and ``session`` 0.
-        """
-        logger.warning(f"{self.name}: {why}: a new tuning job, the rule starts afresh")
-        self.stopped = False
-        self._collector = None
-        self._last_key = None
-        self.history = []
-        self._logged_problems = set()
-        self._inputs_checked = False
-        self.run_id = uuid.uuid4().hex[:12]
-        self.session = 0
-        self._drop_caches()
-
-    def _check_same_job(self, status: Any) -> None:
-        """Start afresh when ``status`` lacks or contradicts the trials recorded so far."""
-        if self._collector is None:
-            return
-        try:
-            why = self._collector.contradiction(status)
-        except Exception as exc:
-            self.log_problem(
-                f"job-check-failed:{type(exc).__name__}",
-                f"{self.name}: could not compare the tuning status with the recorded trials "
-                f"({exc})",
-            )
-            return
-        if why is not None:
-            self.start_new_job(why)
-
-    def __call__(self, status: Any) -> bool:
-        """Syne Tune's ``stop_criterion``: True once the rule has decided to stop."""
-        self._check_same_job(status)
-        if self.stopped:
-            return True
-        try:
-            if self._collector is None:
-                self._collector = self._make_collector()
-            try:
-                self._collector.update(status)
-            finally:
-                self._drain_collector_problems()
-            self._check_inputs_once(status)
-            evidence = self._collector.evidence()
-            key = evidence.key()
-            if key == self._last_key or len(evidence) == 0:
-                return False
-            skipped = self._skipped_counts(evidence)
-            self._last_key = key
-            times = _status_times(status)
-            for n in skipped:
-                if self.check(evidence.head(n), extra={**times, "catch_up": True})["stop"]:
-                    self.stopped = True
-                    return True
-            record = self.check(evidence, extra=times)
-            self.stopped = bool(record["stop"])
-        except Exception as exc:
-            self.log_problem(
-                f"status-failed:{type(exc).__name__}",
-                f"{self.name}: could not read the tuning status ({exc}); continuing tuning",
-            )
-            return False
-        return self.stopped
-
-    def _skipped_counts(self, evidence: Evidence) -> range:
-        """Counts of completed trials between the last online check and this one.
-
-        Only for :attr:`checks_every_count` rules, and only when the new evidence
-        extends the last checked one (same trials, same values, in the same order);
-        counts below ``warm_up`` are not checked (a check there cannot stop).
-        """
-        last = self.history[-1]["n_completed"] if self.history else 0
-        if not self.checks_every_count or not 0 <= last < len(evidence) - 1:
-            return range(0)
-        if last > 0 and evidence.head(last).key() != self._last_key:
-            return range(0)
-        return range(max(last + 1, self.warm_up), len(evidence))
-
-    def on_tuning_start(self, tuner: Any) -> None:
-        name = getattr(tuner, "name", None)
-        if isinstance(name, str):
-            if self._tuner_name is not None and name != self._tuner_name:
-                self.start_new_job(f"tuner {name!r} is not the tuner {self._tuner_name!r}")
-            self._tuner_name = name
-        if self.scheduler is None:
-            self.scheduler = getattr(tuner, "scheduler", None)
-        from .inputs import ensure_results_callback
-
-        ensure_results_callback(tuner, self.name)
-
-    def _check_inputs_once(self, status: Any) -> None:
-        """At the first finished trial, warn once about inputs the rule will never get.
-
-        Why then: the decision itself looks at the evidence only after
-        ``warm_up`` trials, hours into a real job; a missing fold metric or
-        ``n_val`` is visible in the very first result (:mod:`syne_autoterm.inputs`).
-        """
-        if getattr(self, "_inputs_checked", False):
-            return
-        from .inputs import first_result_problems
-
-        try:
-            problems = first_result_problems(self, status)
-        except Exception as exc:  # a check of the inputs must not stop the tuning either
-            self._inputs_checked = True
-            logger.debug(f"{self.name}: input check failed ({exc})")
-            return
-        if problems is None:  # no finished trial yet
-            return
-        self._inputs_checked = True
-        for kind, message in problems:
-            self.log_problem(kind, f"{self.name}: {message}")
-
     # -------------------------------------------------------------- the why
     def explain(self) -> str:
         """Why the job stopped (or has not): the decision in words, from :attr:`history`."""
-        from .explain import explain_history
+        from ..explain import explain_history
 
         return explain_history(self.history, rule=self)
 
@@ -437,7 +255,7 @@ class StoppingRule(TunerCallback):
         for the incumbent curve with its test metric; without it the curve comes
         from the history's incumbent values.
         """
-        from .explain import plot_rule
+        from ..explain import plot_rule
 
         return plot_rule(self, path, results)
 
@@ -455,51 +273,56 @@ def _cell_filled(cell: Any) -> bool:
     return True
 
 
-def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """``value`` as an int in ``[minimum, maximum]``, or a ValueError that names the argument."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    try:
-        ok = ok and math.isfinite(value) and int(value) == value and value >= minimum
-        ok = ok and (maximum is None or value <= maximum)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        bounds = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
-    return int(value)
+def trials_without_improvement(n: int, incumbent: int, warm_up: int) -> int:
+    """Completed trials since the incumbent (position ``incumbent``) arrived, counted from
+    the warm-up: the count ``Conv_k`` stops on, and ``AutoTermination``'s patience."""
+    return n - max(warm_up, incumbent + 1)
 
 
-#: Seeds are numpy seeds: at most 2**32 - 1.
-MAX_SEED = 2**32 - 1
+#: The metric name of a rule built without one (offline replay only).
+_OFFLINE_METRIC = "__metric_not_given__"
 
 
-def check_float(
-    name: str, value: Any, positive: bool = False, nonnegative: bool = False
-) -> float:
-    """``value`` as a finite float (optionally > 0 or >= 0), or a ValueError naming it."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    try:
-        ok = ok and math.isfinite(value)
-        ok = ok and (not positive or value > 0) and (not nonnegative or value >= 0)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        which = " > 0" if positive else (" >= 0" if nonnegative else "")
-        raise ValueError(f"{name} must be a finite number{which}, got {value!r}")
-    return float(value)
+class BaselineRule(StoppingRule):
+    """A rule that can run offline without a metric name (``metric=None``).
 
+    Base of the baselines and the peers: a replay needs no metric name, a Tuner
+    does, so the missing name is reported when the rule is first used online.
+    Subclasses list their caches in :attr:`_transient`; they are not pickled and
+    are rebuilt after unpickling and for a new job.
+    """
 
-def _status_times(status: Any) -> dict:
-    """Real and (in the simulator) simulated time at the check."""
-    out: dict[str, Any] = {}
-    try:
-        out["wallclock_time"] = float(status.wallclock_time)
-    except Exception:
-        pass
-    try:
-        sim = status.overall_metric_statistics.max_metrics.get("st_tuner_time")
-        if sim is not None:
-            out["tuner_time"] = float(sim)
-    except Exception:
-        pass
-    return out
+    def __init__(self, metric: str | None, mode: str, fold_metrics, warm_up: int, **kwargs: Any):
+        self._metric_given = metric is not None
+        super().__init__(
+            metric if metric is not None else _OFFLINE_METRIC, mode, fold_metrics,
+            warm_up=warm_up, **kwargs,
+        )
+
+    # caches (fitted models, peer objects) rebuilt after unpickling: name -> fresh value
+    _transient: ClassVar[dict[str, Any]] = {}
+
+    def _transient_attributes(self) -> tuple[str, ...]:
+        return tuple(super()._transient_attributes()) + tuple(self._transient)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for name, fresh in self._transient.items():
+            if name not in self.__dict__:
+                setattr(self, name, fresh() if callable(fresh) else fresh)
+
+    def _drop_caches(self) -> None:
+        super()._drop_caches()
+        for name, fresh in self._transient.items():  # rebuilt lazily, as after unpickling
+            setattr(self, name, fresh() if callable(fresh) else fresh)
+
+    def _make_collector(self) -> EvidenceCollector:
+        if not self._metric_given:
+            raise ValueError(
+                f"{type(self).__name__} was built without metric=...: pass the tuned metric's "
+                "name to use it as a Tuner stop_criterion"
+            )
+        return super()._make_collector()
+
+    def _usable(self, evidence: Evidence) -> int:
+        return int(np.isfinite(evidence.objective).sum())

@@ -1,6 +1,6 @@
 """Other libraries' stopping rules, fed the same completed trials as ours.
 
-Each peer is a :class:`~syne_autoterm.rule.StoppingRule` that hands the
+Each peer is a :class:`~syne_autoterm.stopping.base.StoppingRule` that hands the
 evidence to the *real* peer implementation (nothing re-implemented):
 
 - :class:`SyneTuneATC`: Syne Tune 0.16's ``AutomaticTerminationCriterion``
@@ -30,9 +30,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .evidence import Evidence
-from .rule import Decision, StoppingRule
-from .rules import _BaselineRule
+from ..evidence import Evidence
+from .base import BaselineRule, Decision, StoppingRule
 
 __all__ = ["OptunaEMMR", "OptunaTerminator", "SyneTuneATC", "SyneTunePlateau", "optuna_distributions"]
 
@@ -61,7 +60,7 @@ def _float64_torch(seed: int):
         torch.set_default_dtype(old)
 
 
-class SyneTuneATC(_BaselineRule):
+class SyneTuneATC(BaselineRule):
     """Syne Tune 0.16 ``AutomaticTerminationCriterion(config_space, metric, threshold,
     mode, beta, seed, warm_up, topq)``: stop when its regret bound is below ``threshold``.
 
@@ -125,7 +124,7 @@ class SyneTuneATC(_BaselineRule):
                         {"threshold": self.threshold})
 
 
-class SyneTunePlateau(_BaselineRule):
+class SyneTunePlateau(BaselineRule):
     """Syne Tune's own ``PlateauStopper(metric, std, num_trials, mode, patience)``.
 
     Its counter of consecutive plateau calls is state, so the stopper is fed
@@ -235,7 +234,7 @@ class _Recorder:
         return self.last
 
 
-class _OptunaStudyRule(_BaselineRule):
+class _OptunaStudyRule(BaselineRule):
     """An in-memory Optuna study mirroring the evidence (extended when the evidence grows)."""
 
     _transient: ClassVar[dict[str, Any]] = {"_study": None, "_study_key": tuple, "_median": dict}

@@ -10,7 +10,7 @@ class AnyOf:
 
     Syne Tune saves the tuner with its stop criterion (``tuner.dill``); an
     object of this class survives that save and ``Tuner.load``, and
-    :meth:`~syne_autoterm.rule.StoppingRule.find_in` finds the rule inside it.
+    :meth:`~syne_autoterm.stopping.base.StoppingRule.find_in` finds the rule inside it.
     The criteria are asked in order and the first that says stop is kept as
     :attr:`fired_by` (so "the rule stopped" and "the budget ran out" can be
     told apart afterwards); the ones after it are not asked on that call.

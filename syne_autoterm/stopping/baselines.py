@@ -1,6 +1,6 @@
 """Baseline stopping rules, behind the same interface as :class:`AutoTermination`.
 
-Each rule is a :class:`~syne_autoterm.rule.StoppingRule`: a function of the
+Each rule is a :class:`~syne_autoterm.stopping.base.StoppingRule`: a function of the
 completed trials so far (:class:`~syne_autoterm.evidence.Evidence`). The same
 object is a Syne Tune ``stop_criterion`` online and is replayed offline by the
 benchmarks (``rule.check(evidence.head(n))`` for growing ``n``); no benchmark
@@ -22,15 +22,16 @@ the tuned metric's name to run inside a Tuner.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .evidence import Evidence, EvidenceCollector
-from .posterior import POSTERIORS, cached_fitter, encoder_for, standardize, uses_botorch
-from .regret import DomainSearch, minimize_lcb
-from .rule import MAX_SEED, Decision, StoppingRule, check_float, check_int
+from ..evidence import Evidence
+from ..posterior import POSTERIORS, cached_fitter, encoder_for, standardize, uses_botorch
+from ..regret import DomainSearch, minimize_lcb
+from .arguments import MAX_SEED, check_float, check_int
+from .base import BaselineRule, Decision, trials_without_improvement
 
 __all__ = [
     "AuthorsRule",
@@ -38,82 +39,10 @@ __all__ = [
     "ExpectedImprovementRule",
     "Plateau",
     "ProbabilityOfImprovementRule",
-    "rtc",
-    "ryc",
-    "trials_without_improvement",
 ]
 
-_OFFLINE_METRIC = "__metric_not_given__"
 
-
-# ------------------------------------------------------------------ metrics
-def rtc(n_stop: int, n_final: int) -> float:
-    """Relative time (iterations) saved: ``(n_final - n_stop) / n_final``."""
-    if n_final <= 0:
-        raise ValueError(f"n_final must be > 0, got {n_final}")
-    return (n_final - n_stop) / n_final
-
-
-def ryc(test_final: float, test_stop: float) -> float:
-    """Relative test change ``(final - stop) / max(|final|, |stop|)`` (negative: stopping lost).
-
-    For metrics to minimise (errors; a maximised metric negated): the paper's RYC
-    for errors, which are >= 0. Zero when both are equal (also both 0). The one
-    definition of RYC in the package and the benchmarks.
-    """
-    if test_final == test_stop:
-        return 0.0
-    denom = max(abs(test_final), abs(test_stop))
-    return (test_final - test_stop) / denom if denom > 0 else 0.0
-
-
-def trials_without_improvement(n: int, incumbent: int, warm_up: int) -> int:
-    """Completed trials since the incumbent (position ``incumbent``) arrived, counted from
-    the warm-up: the count ``Conv_k`` stops on, and ``AutoTermination``'s patience."""
-    return n - max(warm_up, incumbent + 1)
-
-
-# ------------------------------------------------------------------ base
-class _BaselineRule(StoppingRule):
-    """A rule that can run offline without a metric name (``metric=None``)."""
-
-    def __init__(self, metric: str | None, mode: str, fold_metrics, warm_up: int, **kwargs: Any):
-        self._metric_given = metric is not None
-        super().__init__(
-            metric if metric is not None else _OFFLINE_METRIC, mode, fold_metrics,
-            warm_up=warm_up, **kwargs,
-        )
-
-    # caches (fitted models, peer objects) rebuilt after unpickling: name -> fresh value
-    _transient: ClassVar[dict[str, Any]] = {}
-
-    def _transient_attributes(self) -> tuple[str, ...]:
-        return tuple(super()._transient_attributes()) + tuple(self._transient)
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        for name, fresh in self._transient.items():
-            if name not in self.__dict__:
-                setattr(self, name, fresh() if callable(fresh) else fresh)
-
-    def _drop_caches(self) -> None:
-        super()._drop_caches()
-        for name, fresh in self._transient.items():  # rebuilt lazily, as after unpickling
-            setattr(self, name, fresh() if callable(fresh) else fresh)
-
-    def _make_collector(self) -> EvidenceCollector:
-        if not self._metric_given:
-            raise ValueError(
-                f"{type(self).__name__} was built without metric=...: pass the tuned metric's "
-                "name to use it as a Tuner stop_criterion"
-            )
-        return super()._make_collector()
-
-    def _usable(self, evidence: Evidence) -> int:
-        return int(np.isfinite(evidence.objective).sum())
-
-
-class Convergence(_BaselineRule):
+class Convergence(BaselineRule):
     """``Conv_k``: stop after ``k`` completed trials without improving the incumbent.
 
     Counting follows the authors' ``get_stop_info_conv``: the first check (at
@@ -152,7 +81,7 @@ class Convergence(_BaselineRule):
         return Decision(False, f"continue: {since} of {self.k} trials without improvement", details)
 
 
-class Plateau(_BaselineRule):
+class Plateau(BaselineRule):
     """Syne Tune's ``PlateauStopper(metric, std, num_trials, mode, patience)`` on completed trials.
 
     The running best over the last ``num_trials`` completed trials has a
@@ -220,7 +149,7 @@ class Plateau(_BaselineRule):
                         f"continue: plateau for {count} of {self.patience} checks", details)
 
 
-class AuthorsRule(_BaselineRule):
+class AuthorsRule(BaselineRule):
     """The authors' published evaluation of their rule, for replaying their runs.
 
     Uses the evidence's logged extras ``paper_regret_bound`` (their bound after
@@ -298,7 +227,7 @@ class _NegatedAcquisition:
         return -acq, np.zeros_like(acq)
 
 
-class _ImprovementRule(_BaselineRule):
+class _ImprovementRule(BaselineRule):
     """Stop when the improvement acquisition left is below ``threshold`` (Nguyen et al. 2017).
 
     With logged values in the evidence (extra ``ei``/``pi`` at the last
@@ -407,63 +336,3 @@ class ProbabilityOfImprovementRule(_ImprovementRule):
     name = "pi"
     extra_name = "pi"
     acquisition = staticmethod(probability_of_improvement)
-
-
-def default_rules(
-    metric: str,
-    mode: str = "min",
-    fold_metrics: str | Sequence[str] | None = "cv_fold_",
-    config_space: Mapping[str, Any] | None = None,
-    decays: Sequence[float] = (0.21, 0.5, 1.0),
-    conv_ks: Sequence[int] = (10, 30, 50, 70, 90),
-    plateaus: Sequence[tuple[float, int, int]] = ((0.001, 10, 0),),
-    ei_thresholds: Sequence[float] = (),
-    pi_thresholds: Sequence[float] = (),
-    peers: bool = False,
-    warm_up: int = 20,
-    seed: int = 0,
-) -> dict[str, StoppingRule]:
-    """Named rule settings for comparisons: AutoTermination's default (``autoterm``)
-    and the paper's rule at its decays (``autoterm_<decay>``: the UCB-LCB bound,
-    no patience; when fold metrics are given), Conv_k, Plateau, optionally EI/PI
-    (computed, costly) and the Syne Tune / Optuna peers."""
-    from .criterion import AutoTermination, error_scale_from_decay
-
-    rules: dict[str, StoppingRule] = {}
-    if fold_metrics is not None:
-        rules["autoterm"] = AutoTermination(
-            metric, mode, fold_metrics, config_space=config_space, warm_up=warm_up, seed=seed,
-        )
-        for decay in decays:
-            rules[f"autoterm_{decay}"] = AutoTermination(
-                metric, mode, fold_metrics, config_space=config_space,
-                warm_up=warm_up, error_scale=error_scale_from_decay(decay), seed=seed,
-                bound="ucb_lcb", patience=None,
-            )
-    for k in conv_ks:
-        rules[f"conv_{k}"] = Convergence(k, metric, mode, warm_up=warm_up)
-    for std, num, pat in plateaus:
-        rules[f"plateau_{std:g}_{num}_{pat}"] = Plateau(std, num, pat, metric, mode, warm_up=warm_up)
-    for t in ei_thresholds:
-        rules[f"ei_{t}"] = ExpectedImprovementRule(
-            t, metric, mode, use_logged=False, config_space=config_space, warm_up=warm_up, seed=seed
-        )
-    for t in pi_thresholds:
-        rules[f"pi_{t}"] = ProbabilityOfImprovementRule(
-            t, metric, mode, use_logged=False, config_space=config_space, warm_up=warm_up, seed=seed
-        )
-    if peers:
-        from .peers import OptunaEMMR, OptunaTerminator, SyneTuneATC
-
-        if config_space is None:
-            raise ValueError("the peers need config_space")
-        if fold_metrics is not None:
-            rules["optuna_terminator"] = OptunaTerminator(
-                metric, mode, fold_metrics=fold_metrics, config_space=config_space,
-                warm_up=warm_up, seed=seed,
-            )
-        rules["optuna_emmr"] = OptunaEMMR(metric, mode, config_space=config_space,
-                                          warm_up=warm_up, seed=seed)
-        rules["synetune_0.01"] = SyneTuneATC(0.01, metric, mode, config_space=config_space,
-                                             warm_up=warm_up, seed=seed)
-    return rules
