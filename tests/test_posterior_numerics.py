@@ -89,3 +89,29 @@ def test_a_singular_kernel_matrix_raises_for_the_retry_policy():
                                          np.arange(10.0)).hyperparameters
     with pytest.raises(ValueError):
         SklearnGP().fit(np.full((5, 2), np.nan), np.arange(5.0), hyperparameters=kernel)
+
+
+def test_checks_between_refit_points_optimise_nothing():
+    """With the default refit schedule a replay of 20..60 trials optimises the GP only at
+    the schedule's counts; every other check conditions the kept GP on the new trials."""
+    from syne_tune.config_space import uniform
+
+    from syne_autoterm import AutoTermination, Evidence
+    from syne_autoterm.compare import replay
+    from syne_autoterm.posterior._fitting import refit_point
+
+    rng = np.random.RandomState(0)
+    n = 60
+    configs = tuple({"x": float(a), "y": float(b)} for a, b in rng.uniform(size=(n, 2)))
+    values = np.array([0.2 + 0.1 * (c["x"] - 0.3) ** 2 + 0.05 * c["y"] for c in configs])
+    folds = tuple(v + 0.01 * rng.standard_normal(10) for v in values)
+    evidence = Evidence(tuple(range(n)), configs, values, folds)
+    rule = AutoTermination("value", "min", "fold_", config_space={"x": uniform(0, 1), "y": uniform(0, 1)},
+                           warm_up=20, posterior="sklearn", error_scale=1e-12, patience=None)
+    rule._fitters["sklearn"] = fitter = SklearnGP(n_restarts=0, seed=0)
+    result = replay(rule, evidence, 20, n)
+    checks = len(result.history)
+    points = {refit_point(k, 20, rule.refit_growth) for k in range(20, n + 1)}
+    assert checks == n - 20 + 1 and all(r["regret_bound"] is not None for r in result.history)
+    assert fitter.fits.optimised == len(points) == 11  # 20, 22, 25, 28, 31, 35, 39, 43, 48, 53, 59
+    assert fitter.fits.conditioned == checks - len(points)
