@@ -83,6 +83,7 @@ class TrainingJobSpec:
     max_wait_seconds: int | None = None
     checkpoint_s3_uri: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)  # may be secrets
+    #: Given as ``{"k": "v"}`` or ``[{"Key": ..., "Value": ...}]``; kept in the second form.
     tags: tuple[dict[str, str], ...] = ()
     job_name_prefix: str = "autoterm"
     metrics_names: tuple[str, ...] = ()
@@ -108,7 +109,7 @@ class TrainingJobSpec:
         s(self, "max_run_seconds", int(self.max_run_seconds))
         s(self, "use_spot", bool(self.use_spot))
         s(self, "environment", validate_environment(self.environment))
-        s(self, "tags", tuple(normalize_tags(self.tags)))  # type: ignore[arg-type]
+        s(self, "tags", tuple(normalize_tags(self.tags)))
         s(self, "metrics_names", tuple(str(m) for m in self.metrics_names or ()))
         s(self, "extra_create_request", dict(self.extra_create_request or {}))
 
