@@ -306,20 +306,9 @@ def launch_remote(
     elif legacy:
         raise TypeError(f"launch_remote() got unexpected keyword arguments: {sorted(legacy)}")
     session = session or SessionSettings()
-    factory = ClientFactory(
-        region_name=session.region_name,
-        endpoint_url=session.endpoint_url,
-        retry_mode=session.retry_mode,
-        max_attempts=session.max_attempts,
-        boto_session=boto_session,
+    factory = session.client_factory(
+        boto_session, sagemaker=sagemaker_client, logs=logs_client, s3=s3_client
     )
-    for service, client in (
-        ("sagemaker", sagemaker_client),
-        ("logs", logs_client),
-        ("s3", s3_client),
-    ):
-        if client is not None:
-            factory.clients[service] = client
     data, forwarded = build_remote_sourcedir(
         spec.entry_point, tune_argv, spec.source_dir, tuple(requirements) + spec.requirements
     )

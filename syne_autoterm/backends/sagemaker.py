@@ -33,7 +33,7 @@ from syne_tune.backend.trial_backend import BUSY_STATUS, TrialBackend
 from syne_tune.backend.trial_status import Status, TrialResult
 
 from . import _packaging
-from ._clients import ClientFactory, call_with_retries, describe_error, error_code, is_transient
+from ._clients import call_with_retries, describe_error, error_code, is_transient
 from ._sagemaker_jobs import (
     CHECKPOINT_DIR_HP,
     CONTAINER_CHECKPOINT_DIR,
@@ -145,20 +145,9 @@ class SageMakerBackend(TrialBackend):
         self._results_root: str | None = None
         self._clock = clock
         self._sleep = sleep
-        self._clients = ClientFactory(
-            region_name=session.region_name,
-            endpoint_url=session.endpoint_url,
-            retry_mode=session.retry_mode,
-            max_attempts=session.max_attempts,
-            boto_session=boto_session,
+        self._clients = session.client_factory(
+            boto_session, sagemaker=sagemaker_client, logs=logs_client, s3=s3_client
         )
-        for service, client in (
-            ("sagemaker", sagemaker_client),
-            ("logs", logs_client),
-            ("s3", s3_client),
-        ):
-            if client is not None:
-                self._clients.clients[service] = client
         # Random per backend: SageMaker never lets a job name be reused.
         self._run_token = secrets.token_hex(4)
         self.tuner_name = (

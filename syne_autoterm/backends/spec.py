@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from . import _packaging
+from ._clients import ClientFactory
 from ._sagemaker_jobs import normalize_tags, validate_environment, validate_role_arn
 
 
@@ -156,6 +157,19 @@ class SessionSettings:
         s(self, "final_log_grace_seconds", float(self.final_log_grace_seconds))
         s(self, "mirror_state", bool(self.mirror_state))
         s(self, "stop_check_interval", float(self.stop_check_interval))
+
+    def client_factory(self, boto_session: Any = None, **clients: Any) -> ClientFactory:
+        """boto3 clients made as these settings say; ``clients`` given by service name
+        (``sagemaker=``, ``logs=``, ``s3=``; ``None`` for none) are used as they are."""
+        factory = ClientFactory(
+            region_name=self.region_name,
+            endpoint_url=self.endpoint_url,
+            retry_mode=self.retry_mode,
+            max_attempts=self.max_attempts,
+            boto_session=boto_session,
+        )
+        factory.clients.update({k: v for k, v in clients.items() if v is not None})
+        return factory
 
 
 SPEC_FIELDS = frozenset(f.name for f in fields(TrainingJobSpec))
