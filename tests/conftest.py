@@ -12,6 +12,10 @@ fixture, requested by name.
   exists) and :func:`moto` (that server reset, with clients to it).
 * Syne Tune runs: :func:`synetune_folder` (a fresh ``$SYNETUNE_FOLDER``) and
   :func:`simulated_tuner` (a ``Tuner`` on the simulator backend).
+* :func:`_restore_logging` (autouse): the CLI's ``main`` configures logging
+  for a terminal (root at ERROR, the check logger at WARNING, formatters);
+  called in-process by one test, that made a later test's ``caplog`` see
+  nothing, so the outcome depended on the running order.
 * :func:`child_env` (environment for a ``python -m syne_autoterm...``
   subprocess running this checkout) and :func:`unit_cube` (domain sampler and
   snap of ``[0, 1]^d`` for regret-bound tests).
@@ -19,6 +23,7 @@ fixture, requested by name.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -30,6 +35,35 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Undo, after each test, what it changed in the logging configuration.
+
+    Levels, handlers, ``propagate`` and ``disabled`` of every named logger that
+    existed before the test; the root logger's level and its handlers'
+    formatters (not its handler list: pytest's log capture swaps its own
+    handlers there between the phases of a test).
+    """
+    root = logging.getLogger()
+    named = [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    saved = [(lg, lg.level, list(lg.handlers), lg.propagate, lg.disabled) for lg in named]
+    root_level, formatters = root.level, [(h, h.formatter) for h in root.handlers]
+    yield
+    for lg, level, handlers, propagate, disabled in saved:
+        if lg.level != level:  # setLevel clears every logger's cache: only when needed
+            lg.setLevel(level)
+        if lg.handlers != handlers:
+            lg.handlers[:] = handlers
+        lg.propagate, lg.disabled = propagate, disabled
+    if root.level != root_level:
+        root.setLevel(root_level)
+    for handler, formatter in formatters:
+        handler.setFormatter(formatter)
+
 
 # ----------------------------------------------------------------- AWS, offline
 REGION = "us-east-1"
