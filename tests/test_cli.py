@@ -1,31 +1,30 @@
 """The command line end to end, and its answers to bad input."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+
+@pytest.fixture
+def run_cli(child_env, tmp_path):
+    """``run(args, timeout)``: this checkout's CLI in a subprocess in tmp_path, runs in tmp_path/st."""
+
+    def run(args, timeout=600):
+        return subprocess.run(
+            [sys.executable, "-m", "syne_autoterm.cli", *args], capture_output=True, text=True,
+            env=child_env(SYNETUNE_FOLDER=str(tmp_path / "st")), timeout=timeout, cwd=tmp_path,
+        )
+
+    return run
 
 
-def _run(args, tmp_path, timeout=600):
-    # the checked-out package, not whichever one is installed
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    env = dict(os.environ, SYNETUNE_FOLDER=str(tmp_path / "st"), OPENBLAS_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", PYTHONPATH=path)
-    return subprocess.run(
-        [sys.executable, "-m", "syne_autoterm.cli", *args], capture_output=True, text=True,
-        env=env, timeout=timeout, cwd=tmp_path,
-    )
-
-
-def test_tune_then_explain_end_to_end(tmp_path):
-    res = _run(["tune", "--dataset", "iris", "--model", "rf", "--folds", "3",
-                "--searcher", "random", "--max-trials", "8", "--warm-up", "4",
-                "--workers", "2", "--name", "cli-test"], tmp_path)
+@pytest.mark.slow
+def test_tune_then_explain_end_to_end(run_cli, tmp_path):
+    res = run_cli(["tune", "--dataset", "iris", "--model", "rf", "--folds", "3",
+                   "--searcher", "random", "--max-trials", "8", "--warm-up", "4",
+                   "--workers", "2", "--name", "cli-test"])
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert "Why it stopped:" in out and "Best trial:" in out and "Test error:" in out
@@ -47,17 +46,18 @@ def test_tune_then_explain_end_to_end(tmp_path):
     assert summary["n_completed"] >= 4
 
     (folder / "autoterm_decisions.png").unlink()
-    res2 = _run(["explain", folder.name], tmp_path)
+    res2 = run_cli(["explain", folder.name])
     assert res2.returncode == 0, res2.stderr[-3000:]
     assert (folder / "autoterm_decisions.png").exists()
     first_reason = next(line for line in out.splitlines() if line.startswith("Why it stopped"))
     assert first_reason in res2.stdout
 
 
-def test_verbose_restores_syne_tune_table(tmp_path):
-    res = _run(["--verbose", "tune", "--dataset", "iris", "--model", "rf", "--folds", "3",
-                "--searcher", "random", "--max-trials", "4", "--warm-up", "4",
-                "--workers", "2", "--name", "cli-verbose"], tmp_path)
+@pytest.mark.slow
+def test_verbose_restores_syne_tune_table(run_cli):
+    res = run_cli(["--verbose", "tune", "--dataset", "iris", "--model", "rf", "--folds", "3",
+                   "--searcher", "random", "--max-trials", "4", "--warm-up", "4",
+                   "--workers", "2", "--name", "cli-verbose"])
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Resource summary" in res.stdout and "trial_id" in res.stdout  # Syne Tune's table
     assert "running subprocess with command" in res.stderr  # Syne Tune's per-trial INFO lines
@@ -74,22 +74,22 @@ def test_verbose_restores_syne_tune_table(tmp_path):
         (["explain", "no-such-experiment"], "no-such-experiment"),
     ],
 )
-def test_user_errors_exit_2_with_a_message(tmp_path, args, message):
-    res = _run(args, tmp_path, timeout=120)
+def test_user_errors_exit_2_with_a_message(run_cli, args, message):
+    res = run_cli(args, timeout=120)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert "error" in res.stderr and message in res.stderr
 
 
-def test_csv_without_target_column(tmp_path):
+def test_csv_without_target_column(run_cli, tmp_path):
     csv = tmp_path / "data.csv"
     csv.write_text("a,b,label\n1,2,x\n3,4,y\n")
-    res = _run(["tune", "--dataset", f"csv:{csv}:nope"], tmp_path, timeout=120)
+    res = run_cli(["tune", "--dataset", f"csv:{csv}:nope"], timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "nope" in res.stderr
 
 
-def test_bad_option_is_an_argparse_error(tmp_path):
-    res = _run(["tune", "--model", "svm"], tmp_path, timeout=120)
+def test_bad_option_is_an_argparse_error(run_cli):
+    res = run_cli(["tune", "--model", "svm"], timeout=120)
     assert res.returncode == 2
     assert "invalid choice" in res.stderr and "Traceback" not in res.stderr
 
@@ -160,9 +160,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_every_bad_input_exits_2_with_one_line(tmp_path, case):
+def test_every_bad_input_exits_2_with_one_line(run_cli, tmp_path, case):
     """Issue 19: one line on stderr, exit status 2, no traceback, no trial started."""
-    res = _run(BAD_INPUTS[case](tmp_path), tmp_path, timeout=300)
+    res = run_cli(BAD_INPUTS[case](tmp_path), timeout=300)
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert res.returncode == 2, (case, res.returncode, res.stderr[-2000:])
     assert "Traceback" not in res.stderr

@@ -3,9 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from syne_tune import StoppingCriterion, Tuner
-from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
-from syne_tune.blackbox_repository import UserBlackboxBackend
+from syne_tune import StoppingCriterion
 from syne_tune.config_space import uniform
 from syne_tune.optimizer.baselines import RandomSearch
 
@@ -29,7 +27,7 @@ def _f(config):
 
 
 @pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
+def experiment(tmp_path_factory, simulated_tuner):
     folder = tmp_path_factory.mktemp("syne-tune")
     mp = pytest.MonkeyPatch()
     mp.setenv("SYNETUNE_FOLDER", str(folder))
@@ -38,18 +36,15 @@ def experiment(tmp_path_factory):
         extras=lambda c: {"test_error": _f(c) + 0.05}, extra_names=("test_error",),
         elapsed_time=lambda c: 30.0 + 10 * abs(c["x"]),
     )
-    backend = UserBlackboxBackend(blackbox, elapsed_time_attr="elapsed_time")
     scheduler = RandomSearch(SPACE, metrics=["error"], do_minimize=True, random_seed=3)
-    tuner = Tuner(
-        backend, scheduler, stop_criterion=StoppingCriterion(max_num_trials_completed=N_TRIALS - 1),
-        n_workers=1, sleep_time=0, callbacks=[SimulatorCallback()], save_tuner=False,
-        results_update_interval=1e9, print_update_interval=1e9, tuner_name="autoterm-compare-test",
-    )
+    tuner = simulated_tuner(blackbox, scheduler, StoppingCriterion(max_num_trials_completed=N_TRIALS - 1),
+                            tuner_name="autoterm-compare-test")
     tuner.run()
     yield tuner.name, folder
     mp.undo()
 
 
+@pytest.mark.slow  # replays a simulated tuner's experiment
 def test_completed_trials_in_completion_order(experiment):
     name, folder = experiment
     from syne_tune.experiments import load_experiment
@@ -61,6 +56,7 @@ def test_completed_trials_in_completion_order(experiment):
     assert done["trial_id"].is_unique
 
 
+@pytest.mark.slow  # replays a simulated tuner's experiment
 def test_compare_experiment_replays_rules(experiment, tmp_path):
     name, folder = experiment
     rules = {
@@ -122,6 +118,7 @@ def test_compare_experiment_replays_rules(experiment, tmp_path):
     assert len(pd.read_csv(paths["csv"])) == len(rules)
 
 
+@pytest.mark.slow  # replays a simulated tuner's experiment
 def test_compare_defaults_from_metadata(experiment):
     name, _ = experiment
     # metric, mode and the config space come from the experiment's metadata
@@ -132,12 +129,14 @@ def test_compare_defaults_from_metadata(experiment):
     assert s["autoterm_0.21"] <= s["autoterm_0.5"] <= s["autoterm_1.0"]
 
 
+@pytest.mark.slow  # replays a simulated tuner's experiment
 def test_compare_rejects_unknown_metric(experiment):
     name, folder = experiment
     with pytest.raises(ValueError, match="nope"):
         compare_experiment(folder / name, metric="nope", rules={})
 
 
+@pytest.mark.slow  # replays a simulated tuner's experiment
 def test_compare_on_a_results_dataframe_without_config_space(experiment):
     # the CLI's path: a results DataFrame, no metadata; AutoTermination guesses the domain
     name, folder = experiment

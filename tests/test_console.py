@@ -119,9 +119,9 @@ def _objective(x: float, y: float):
     Reporter()(error=sum(folds) / 3, **{f"cv_fold_{k}": v for k, v in enumerate(folds)})
 
 
-def test_callbacks_without_a_results_callback_lose_nothing(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_callbacks_without_a_results_callback_lose_nothing(synetune_folder):
     """The README's restart advice (the rule in callbacks=) still writes results.csv.zip."""
-    monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend import PythonBackend
     from syne_tune.experiments import load_experiment
@@ -180,15 +180,14 @@ def test_rule_plot_shades_warm_up_and_marks_a_budget_stop(tmp_path):
     assert "not converged yet" in rule.explain()
 
 
-def test_explain_without_a_trace_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+def test_explain_without_a_trace_says_how_to_get_one(synetune_folder, capsys):
     import json
 
     import pandas as pd
 
     from syne_autoterm.cli import main
 
-    monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
-    folder = tmp_path / "plain-experiment"
+    folder = synetune_folder / "plain-experiment"
     folder.mkdir()
     pd.DataFrame({"trial_id": [0, 1], "error": [0.2, 0.1], "st_tuner_time": [1.0, 2.0]}).to_csv(
         folder / "results.csv.zip", index=False)

@@ -76,31 +76,24 @@ class _KnownPosterior:
         return (x**2).sum(axis=1), np.full(len(x), self.c)
 
 
-def _uniform(d):
-    return lambda n, rng: rng.uniform(size=(n, d))
-
-
-def _clip(x):
-    return np.clip(x, 0.0, 1.0)
-
-
-def test_bound_for_known_posterior_by_hand():
+def test_bound_for_known_posterior_by_hand(unit_cube):
     observed = np.array([[0.5], [0.8]])
     # min UCB over observed = 0.25 + 2 * 0.1; min LCB over [0, 1] = 0 - 2 * 0.1 at x = 0
-    bound = regret_bound(_KnownPosterior(0.1), observed, beta=4.0, sample_domain=_uniform(1), snap=_clip)
+    sample, snap = unit_cube(1)
+    bound = regret_bound(_KnownPosterior(0.1), observed, beta=4.0, sample_domain=sample, snap=snap)
     assert bound.min_ucb_observed == pytest.approx(0.45)
     assert bound.min_lcb_domain == pytest.approx(-0.2, abs=1e-5)
     assert bound.value == pytest.approx(0.65, abs=1e-5)
 
 
-def test_domain_search_refines_beyond_random_candidates():
+def test_domain_search_refines_beyond_random_candidates(unit_cube):
     observed = np.full((3, 4), 0.9)
     only_random = regret_bound(
-        _KnownPosterior(0.0), observed, 1.0, _uniform(4), _clip,
+        _KnownPosterior(0.0), observed, 1.0, *unit_cube(4),
         DomainSearch(n_candidates=20, n_rounds=0), np.random.RandomState(0),
     )
     refined = regret_bound(
-        _KnownPosterior(0.0), observed, 1.0, _uniform(4), _clip,
+        _KnownPosterior(0.0), observed, 1.0, *unit_cube(4),
         DomainSearch(n_candidates=20, n_rounds=6, radius=0.2), np.random.RandomState(0),
     )
     assert refined.min_lcb_domain < only_random.min_lcb_domain

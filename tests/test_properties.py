@@ -25,14 +25,6 @@ class _Posterior:
         return mean, std
 
 
-def _clip(x):
-    return np.clip(x, 0, 1)
-
-
-def _uniform(d):
-    return lambda n, rng: rng.uniform(size=(n, d))
-
-
 coefs = st.lists(st.floats(-5, 5), min_size=1, max_size=4)
 
 
@@ -45,11 +37,11 @@ coefs = st.lists(st.floats(-5, 5), min_size=1, max_size=4)
     n_obs=st.integers(1, 10),
     seed=st.integers(0, 2**16),
 )
-def test_bound_is_nonnegative(a, b, scale, beta, n_obs, seed):
+def test_bound_is_nonnegative(unit_cube, a, b, scale, beta, n_obs, seed):
     d = len(a)
     rng = np.random.RandomState(seed)
     observed = rng.uniform(size=(n_obs, d))
-    bound = regret_bound(_Posterior(np.array(a), b, scale), observed, beta, _uniform(d), _clip, SEARCH, rng)
+    bound = regret_bound(_Posterior(np.array(a), b, scale), observed, beta, *unit_cube(d), SEARCH, rng)
     assert bound.value >= 0.0
     assert bound.min_lcb_domain <= bound.min_ucb_observed + 1e-12
 
@@ -62,13 +54,13 @@ def test_bound_is_nonnegative(a, b, scale, beta, n_obs, seed):
     beta=st.floats(0.1, 20),
     seed=st.integers(0, 2**16),
 )
-def test_bound_shrinks_with_posterior_std(a, scale, shrink, beta, seed):
+def test_bound_shrinks_with_posterior_std(unit_cube, a, scale, shrink, beta, seed):
     d = len(a)
     observed = np.random.RandomState(seed).uniform(size=(5, d))
 
     def bound(s):
         return regret_bound(
-            _Posterior(np.array(a), 0.0, s), observed, beta, _uniform(d), _clip, SEARCH,
+            _Posterior(np.array(a), 0.0, s), observed, beta, *unit_cube(d), SEARCH,
             np.random.RandomState(seed),
         ).value
 
@@ -81,7 +73,7 @@ def test_bound_shrinks_with_posterior_std(a, scale, shrink, beta, seed):
     noise_hi=st.floats(1e-3, 1e-1),
     factor=st.floats(0.01, 0.5),
 )
-def test_bound_shrinks_with_gp_noise(seed, noise_hi, factor):
+def test_bound_shrinks_with_gp_noise(unit_cube, seed, noise_hi, factor):
     """A GP with fixed kernel: less observation noise, tighter bands, smaller bound."""
     rng = np.random.RandomState(seed)
     x = rng.uniform(size=(25, 2))
@@ -91,7 +83,7 @@ def test_bound_shrinks_with_gp_noise(seed, noise_hi, factor):
         gp = GaussianProcessRegressor(Matern(0.3, nu=2.5), alpha=noise_var, optimizer=None)
         gp.fit(x, y)
         return regret_bound(
-            SklearnGPPosterior(gp, 0.0, 1.0), x, 2.0, _uniform(2), _clip, SEARCH,
+            SklearnGPPosterior(gp, 0.0, 1.0), x, 2.0, *unit_cube(2), SEARCH,
             np.random.RandomState(seed),
         ).value
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = "max_num_trials_completed=100"
@@ -30,16 +31,15 @@ def test_readme_blocks_are_the_example_files():
         assert (ROOT / "examples" / "quickstart" / name).read_text() == block, name
 
 
-def test_readme_quickstart_runs_as_pasted(tmp_path):
+@pytest.mark.slow
+def test_readme_quickstart_runs_as_pasted(tmp_path, child_env):
     """train.py and tune.py written out verbatim; only the safety-net budget is cut to 4 trials."""
     blocks = _python_blocks()
     (tmp_path / "train.py").write_text(blocks["train.py"])
     assert BUDGET in blocks["tune.py"]
     (tmp_path / "tune.py").write_text(blocks["tune.py"].replace(
         BUDGET, "max_num_trials_completed=3"))
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    env = dict(os.environ, SYNETUNE_FOLDER=str(tmp_path / "st"), PYTHONPATH=path,
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = child_env(SYNETUNE_FOLDER=str(tmp_path / "st"))
     res = subprocess.run([sys.executable, "tune.py"], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=400)
     out = res.stdout + res.stderr

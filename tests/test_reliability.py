@@ -1348,16 +1348,12 @@ class Killer(TunerCallback):
             raise Interrupted()
 
 
-def _sim_tuner(name: str, trace: Path, killer: Killer | None = None):
-    from syne_tune import StoppingCriterion, Tuner
-    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
-    from syne_tune.blackbox_repository import UserBlackboxBackend
+def _sim_tuner(simulated_tuner, name: str, trace: Path, killer: Killer | None = None):
+    from syne_tune import StoppingCriterion
     from syne_tune.optimizer.baselines import RandomSearch
 
     from syne_autoterm.simulation import FoldFunctionBlackbox
 
-    backend = UserBlackboxBackend(FoldFunctionBlackbox(SIM_SPACE, _sim_folds, 5),
-                                  elapsed_time_attr="elapsed_time")
     scheduler = RandomSearch(SIM_SPACE, metrics=["error"], do_minimize=True, random_seed=0,
                              points_to_evaluate=_converging_points(SIM_BUDGET + 5))
     crit = AutoTermination(
@@ -1365,13 +1361,13 @@ def _sim_tuner(name: str, trace: Path, killer: Killer | None = None):
         domain_search=DomainSearch(n_candidates=200, n_starts=2, n_rounds=2, n_samples=16),
         trace_path=trace, error_scale=1.0,  # so that the reference run stops within its budget
     )
-    callbacks = [SimulatorCallback(), crit] + ([killer] if killer is not None else [])
-    tuner = Tuner(
-        backend, scheduler,
-        stop_criterion=AnyOf(crit, StoppingCriterion(max_num_trials_completed=SIM_BUDGET - 1)),
-        n_workers=1, sleep_time=0, callbacks=callbacks,
+    callbacks = [crit] + ([killer] if killer is not None else [])
+    tuner = simulated_tuner(
+        FoldFunctionBlackbox(SIM_SPACE, _sim_folds, 5), scheduler,
+        AnyOf(crit, StoppingCriterion(max_num_trials_completed=SIM_BUDGET - 1)), callbacks,
+        save_tuner=True,
         results_update_interval=-1,  # dill-save after every loop with new results
-        print_update_interval=1e9, tuner_name=name, suffix_tuner_name=False,
+        tuner_name=name, suffix_tuner_name=False,
     )
     return tuner, crit
 
@@ -1397,24 +1393,27 @@ def _resume(tuner, crit_cls=AutoTermination):
 
 
 @pytest.fixture
-def synetune_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path / "syne-tune"))
+def synetune_folder(synetune_folder):
+    """The shared fresh $SYNETUNE_FOLDER, with Syne Tune's own logging quiet."""
     logging.getLogger("syne_tune").setLevel(logging.ERROR)
-    yield tmp_path
+    yield synetune_folder
     logging.getLogger("syne_tune").setLevel(logging.NOTSET)
 
 
-def test_kill_and_resume_reproduces_the_uninterrupted_decisions(synetune_folder):
+@pytest.mark.slow
+def test_kill_and_resume_reproduces_the_uninterrupted_decisions(
+        synetune_folder, tmp_path, simulated_tuner):
     from syne_tune import Tuner
 
-    tmp = synetune_folder
-    tuner_a, crit_a = _sim_tuner("autoterm-uninterrupted", tmp / "a.jsonl")
+    tmp = tmp_path
+    tuner_a, crit_a = _sim_tuner(simulated_tuner, "autoterm-uninterrupted", tmp / "a.jsonl")
     tuner_a.run()
     assert crit_a.stopped and crit_a.history[-1]["stop"], "the reference run should stop"
     kill_at = crit_a.history[-1]["n_completed"] - 5
     assert kill_at > 8
 
-    tuner_b, crit_b = _sim_tuner("autoterm-killed", tmp / "b.jsonl", Killer(kill_at, True, tmp))
+    tuner_b, crit_b = _sim_tuner(simulated_tuner, "autoterm-killed", tmp / "b.jsonl",
+                                 Killer(kill_at, True, tmp))
     with pytest.raises(Interrupted):
         tuner_b.run()
     before = len(crit_b.history)
@@ -1436,11 +1435,14 @@ def test_kill_and_resume_reproduces_the_uninterrupted_decisions(synetune_folder)
     assert {r["session"] for r in trace} == {0, 1}
 
 
-def test_interrupt_and_load_experiment_continues_the_same_rule(synetune_folder):
+@pytest.mark.slow
+def test_interrupt_and_load_experiment_continues_the_same_rule(
+        synetune_folder, tmp_path, simulated_tuner):
     from syne_tune.experiments import load_experiment
 
-    tmp = synetune_folder
-    tuner, crit = _sim_tuner("autoterm-interrupted", tmp / "c.jsonl", Killer(12, False, tmp))
+    tmp = tmp_path
+    tuner, crit = _sim_tuner(simulated_tuner, "autoterm-interrupted", tmp / "c.jsonl",
+                             Killer(12, False, tmp))
     with pytest.raises(Interrupted):
         tuner.run()
     checks_before = len(crit.history)
@@ -1503,21 +1505,18 @@ class _MultiFidelityFolds:
         return MultiFidelityFolds()
 
 
-def test_asha_only_max_resource_results_are_evidence(synetune_folder):
-    from syne_tune import Tuner
-    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
-    from syne_tune.blackbox_repository import UserBlackboxBackend
+@pytest.mark.slow
+def test_asha_only_max_resource_results_are_evidence(synetune_folder, simulated_tuner):
     from syne_tune.optimizer.baselines import ASHA
 
     scheduler = ASHA(SIM_SPACE, metric="error", time_attr="epoch", max_t=9, random_seed=0)
     crit = AutoTermination("error", scheduler=scheduler, warm_up=5, top_min=5, posterior="sklearn",
                            domain_search=SEARCH)
     assert crit.resource_settings() == ("epoch", 9.0)  # inferred from ASHA
-    tuner = Tuner(
-        UserBlackboxBackend(_MultiFidelityFolds(), elapsed_time_attr="elapsed_time"), scheduler,
-        stop_criterion=AnyOf(crit, lambda s: s.num_trials_finished >= 60), n_workers=2,
-        sleep_time=0, callbacks=[SimulatorCallback(), crit], save_tuner=False,
-        print_update_interval=1e9, tuner_name="autoterm-asha", suffix_tuner_name=False,
+    tuner = simulated_tuner(
+        _MultiFidelityFolds(), scheduler, AnyOf(crit, lambda s: s.num_trials_finished >= 60),
+        [crit], n_workers=2, results_update_interval=10.0,  # Syne Tune's default
+        tuner_name="autoterm-asha", suffix_tuner_name=False,
     )
     tuner.run()
     rows = tuner.tuning_status.trial_rows

@@ -26,11 +26,23 @@ import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.stub import ANY, Stubber
+from conftest import (
+    ACCOUNT,
+    DUMMY_KEY,
+    DUMMY_SECRET,
+    IMAGE,
+    MOTO_CREATED,
+    MOTO_LOCK,
+    MOTO_STOPPED,
+    REGION,
+    ROLE,
+    moto_job,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 from syne_tune.backend.trial_status import Status
 
-from syne_autoterm.backends import SageMakerBackend
+from syne_autoterm.backends import SageMakerBackend, SessionSettings, TrainingJobSpec
 from syne_autoterm.backends._sagemaker_jobs import (
     JOB_NAME_MAX_LEN,
     decode_hyperparameters,
@@ -44,29 +56,12 @@ from syne_autoterm.backends.cli_support import (
     make_sagemaker_backend_from_args,
 )
 from syne_autoterm.backends.remote import forward_argv, redact_argv
+from syne_autoterm.backends.spec import SESSION_FIELDS, SPEC_FIELDS
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/SageMakerRole"
-IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/train:latest"
-DUMMY_KEY = "AKIDTESTINGONLY0000"
-DUMMY_SECRET = "testing-secret-never-logged"
 #: Nothing listens here: a request that escaped the stubs cannot reach AWS.
 CLOSED_ENDPOINT = "http://127.0.0.1:9"
 
-
-@pytest.fixture(autouse=True)
-def _offline_aws_env(monkeypatch, tmp_path):
-    """Dummy credentials, no profile/config files: no accidental real AWS calls."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path / "syne-tune"))
+pytestmark = pytest.mark.usefixtures("offline_aws")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -144,21 +139,31 @@ class Stubbed:
             "provide-client-params.s3.PutObject",
             lambda params, **_: self.uploads.append(dict(params)),
         )
-        defaults = {
-            "entry_point": str(kwargs.pop("entry_point", script)),
-            "image_uri": IMAGE,
-            "role_arn": ROLE,
-            "s3_prefix": "s3://bucket/prefix",
-            "sagemaker_client": self.sm,
-            "logs_client": self.logs,
-            "s3_client": self.s3,
-            "poll_interval": 10.0,
-            "final_log_grace_seconds": 0.0,
-            "clock": self.clock,
-            "sleep": self.sleeps.append,
-        }
-        defaults.update(kwargs)
-        self.backend = SageMakerBackend(**defaults)
+        # Each keyword goes to the settings object that has it; the rest to the backend.
+        spec = TrainingJobSpec(
+            entry_point=str(kwargs.pop("entry_point", script)),
+            image_uri=IMAGE,
+            role_arn=ROLE,
+            s3_prefix="s3://bucket/prefix",
+            **{k: kwargs.pop(k) for k in list(kwargs) if k in SPEC_FIELDS},
+        )
+        session = SessionSettings(
+            **{
+                "poll_interval": 10.0,
+                "final_log_grace_seconds": 0.0,
+                **{k: kwargs.pop(k) for k in list(kwargs) if k in SESSION_FIELDS},
+            }
+        )
+        self.backend = SageMakerBackend(
+            spec,
+            session,
+            sagemaker_client=self.sm,
+            logs_client=self.logs,
+            s3_client=self.s3,
+            clock=self.clock,
+            sleep=self.sleeps.append,
+            **kwargs,
+        )
         self.backend.set_path(tuner_name="unit-tuner")
 
     # queueing ---------------------------------------------------------------
@@ -650,10 +655,10 @@ def test_cli_arguments_build_a_backend_and_forward_for_remote(tmp_path, monkeypa
     ]
     args = parser.parse_args(argv)
     backend = make_sagemaker_backend_from_args(args, str(script))
-    assert backend.instance_type == "ml.c5.xlarge" and backend.use_spot and args.remote
-    assert backend.environment == {"TOKEN": "abc"} and backend.tags == [
-        {"Key": "team", "Value": "ml"}
-    ]
+    assert backend.spec.instance_type == "ml.c5.xlarge" and backend.spec.use_spot and args.remote
+    assert backend.spec.environment == {"TOKEN": "abc"} and backend.spec.tags == (
+        {"Key": "team", "Value": "ml"},
+    )
     assert backend._clients.clients == {}, "clients are created lazily, not at construction"
     with pytest.raises(ValueError, match="--sm-role-arn"):
         make_sagemaker_backend_from_args(parser.parse_args(["--sm-image-uri", IMAGE]), str(script))
@@ -669,95 +674,6 @@ def test_cli_arguments_build_a_backend_and_forward_for_remote(tmp_path, monkeypa
 
 
 # ======================================================================== moto e2e
-_MOTO_LOCK = threading.RLock()  # serialises job-state changes (harness vs. moto server thread)
-_CREATED: queue.Queue[str] = queue.Queue()
-_STOPPED: list[str] = []
-
-
-def _install_moto_sagemaker_patches(mp: pytest.MonkeyPatch) -> None:
-    """moto completes jobs instantly and lacks StopTrainingJob: make jobs start
-    InProgress (the harness finishes them) and implement StopTrainingJob."""
-    from moto.core.responses import EmptyResult
-    from moto.core.utils import utcnow
-    from moto.sagemaker.exceptions import ValidationError
-    from moto.sagemaker.models import SageMakerModelBackend
-    from moto.sagemaker.responses import SageMakerResponse
-
-    original_create = SageMakerModelBackend.create_training_job
-
-    def create_training_job(self, *args, **kwargs):
-        job = original_create(self, *args, **kwargs)
-        with _MOTO_LOCK:
-            job.training_job_status = "InProgress"
-            job.secondary_status = "Training"
-            job.training_end_time = None
-        _CREATED.put(job.training_job_name)
-        return job
-
-    def stop_training_job(self):
-        name = self._get_param("TrainingJobName")
-        job = self.sagemaker_backend.training_jobs.get(name)
-        with _MOTO_LOCK:
-            if job is None or job.training_job_status != "InProgress":
-                raise ValidationError(message=f"The job {name} is not in progress")
-            job.training_job_status = "Stopped"
-            job.secondary_status = "Stopped"
-            job.training_end_time = utcnow()
-            _STOPPED.append(name)
-        return EmptyResult()
-
-    mp.setattr(SageMakerModelBackend, "create_training_job", create_training_job)
-    mp.setattr(SageMakerResponse, "stop_training_job", stop_training_job, raising=False)
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    mp = pytest.MonkeyPatch()
-    _install_moto_sagemaker_patches(mp)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    starter = threading.Thread(target=server.start, daemon=True)
-    starter.start()
-    starter.join(30)
-    if starter.is_alive():
-        mp.undo()
-        pytest.fail("moto server did not start within 30 s", pytrace=False)
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
-        boto3.session.Session(
-            region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-        ).client("s3", endpoint_url=url).list_buckets()
-    except Exception as exc:  # noqa: BLE001 - loud failure, never a skip
-        pytest.fail(f"moto server at {url} not reachable: {exc!r}", pytrace=False)
-    yield url
-    server.stop()
-    mp.undo()
-
-
-@pytest.fixture
-def moto(moto_endpoint):
-    import requests
-
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    while not _CREATED.empty():
-        _CREATED.get_nowait()
-    _STOPPED.clear()
-    session = boto3.session.Session(region_name=REGION)
-    clients = {
-        s: session.client(s, endpoint_url=moto_endpoint) for s in ("s3", "logs", "sagemaker")
-    }
-    clients["s3"].create_bucket(Bucket="autoterm-test")
-    return moto_endpoint, clients
-
-
-def _moto_job(name: str):
-    from moto.sagemaker.models import sagemaker_backends
-
-    return sagemaker_backends[ACCOUNT][REGION].training_jobs[name]
-
-
 SPACE_CENTER = (0.5, -0.3)
 
 
@@ -799,7 +715,7 @@ class SageMakerHarness(threading.Thread):
         return self._last_ts
 
     def _put(self, stream: str, *messages: str) -> None:
-        with _MOTO_LOCK:
+        with MOTO_LOCK:
             events = [{"timestamp": self._ts(), "message": m} for m in messages]
         self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
 
@@ -807,7 +723,7 @@ class SageMakerHarness(threading.Thread):
         self.logs.create_log_group(logGroupName=LOG_GROUP)
         while not self.stop_event.is_set():
             try:
-                name = _CREATED.get(timeout=0.05)
+                name = MOTO_CREATED.get(timeout=0.05)
             except queue.Empty:
                 continue
             self.newest = name
@@ -818,7 +734,7 @@ class SageMakerHarness(threading.Thread):
     def _play(self, name: str) -> None:
         try:
             trial_id = int(name.rsplit("-", 1)[1])
-            hps = decode_hyperparameters(_moto_job(name).hyper_parameters)
+            hps = decode_hyperparameters(moto_job(name).hyper_parameters)
             stream = f"{name}/algo-1-{int(time.time())}"
             self.logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
             self._put(
@@ -856,8 +772,8 @@ class SageMakerHarness(threading.Thread):
                 assert self.split_polled.wait(30), "backend never polled the split stream"
                 self.split_times = (t_half, time.time())
                 line = line[57:]
-            with _MOTO_LOCK:
-                job = _moto_job(name)
+            with MOTO_LOCK:
+                job = moto_job(name)
                 if job.training_job_status != "InProgress":
                     return  # stopped by the tuner
                 if trial_id == self.FAIL:
@@ -919,6 +835,7 @@ def _throttle_injector(client, operations: set[str], every: int, burst_at: int, 
     return counter
 
 
+@pytest.mark.slow
 def test_tuner_on_moto_stops_by_autotermination(moto, tmp_path, caplog):
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.config_space import uniform
@@ -933,17 +850,21 @@ def test_tuner_on_moto_stops_by_autotermination(moto, tmp_path, caplog):
     script.write_text("# played by the test harness\n")
     poll = 0.15
     backend = SageMakerBackend(
-        entry_point=str(script),
-        image_uri=IMAGE,
-        role_arn=ROLE,
-        s3_prefix="s3://autoterm-test/runs",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        poll_interval=poll,
-        final_log_grace_seconds=0.0,
-        log_page_limit=10,
-        max_attempts=3,
-        environment={"API_TOKEN": "s3cr3t-value"},
+        TrainingJobSpec(
+            entry_point=str(script),
+            image_uri=IMAGE,
+            role_arn=ROLE,
+            s3_prefix="s3://autoterm-test/runs",
+            environment={"API_TOKEN": "s3cr3t-value"},
+        ),
+        SessionSettings(
+            region_name=REGION,
+            endpoint_url=endpoint,
+            poll_interval=poll,
+            final_log_grace_seconds=0.0,
+            log_page_limit=10,
+            max_attempts=3,
+        ),
     )
     sm_throttles = _throttle_injector(
         backend.sagemaker_client, {"DescribeTrainingJob"}, every=7, burst_at=12, burst=4
@@ -1011,11 +932,11 @@ def test_tuner_on_moto_stops_by_autotermination(moto, tmp_path, caplog):
 
     # 2. Every job the harness left running got StopTrainingJob; all jobs are terminal.
     all_jobs = [j for tid in backend.trial_ids for j in backend.job_names(tid)]
-    assert set(all_jobs) == set(harness.ended) | set(_STOPPED)
+    assert set(all_jobs) == set(harness.ended) | set(MOTO_STOPPED)
     assert all(
-        _moto_job(j).training_job_status in ("Completed", "Failed", "Stopped") for j in all_jobs
+        moto_job(j).training_job_status in ("Completed", "Failed", "Stopped") for j in all_jobs
     )
-    assert _STOPPED, "jobs running at the end must be stopped"
+    assert MOTO_STOPPED, "jobs running at the end must be stopped"
 
     # 3. Every report of a job whose completion the backend saw reached the Tuner, exactly once.
     df = store.dataframe()
@@ -1062,14 +983,14 @@ def test_tuner_on_moto_stops_by_autotermination(moto, tmp_path, caplog):
     summary = {k: last.get(k) for k in ("n_completed", "regret_bound", "stat_error")}
     print(
         f"e2e: trials={len(backend.trial_ids)} completed_seen={len(seen_completed)} "
-        f"stopped={len(_STOPPED)} unseen_reports={len(unseen)} last={summary} "
+        f"stopped={len(MOTO_STOPPED)} unseen_reports={len(unseen)} last={summary} "
         f"throttles sm={sm_throttles} logs={logs_throttles} paged_events={paged.num_events}"
     )
 
     # 6. Code went to S3 once; requests carried the config; results on disk.
     keys = [o["Key"] for o in clients["s3"].list_objects_v2(Bucket="autoterm-test")["Contents"]]
     assert len([k for k in keys if k.endswith("sourcedir.tar.gz")]) == 1
-    hps = decode_hyperparameters(_moto_job(all_jobs[0]).hyper_parameters)
+    hps = decode_hyperparameters(moto_job(all_jobs[0]).hyper_parameters)
     assert set(hps) == {"x", "y", "st_checkpoint_dir"}
     assert (tuner.tuner_path / "results.csv.zip").exists()
 
@@ -1112,6 +1033,7 @@ def test_entry_point_inside_the_package_ships_the_package(tmp_path):
     assert not any("__pycache__" in name for name in members)
 
 
+@pytest.mark.slow
 def test_launch_remote_on_moto(moto, tmp_path, capsys):
     """``tune --backend sagemaker --remote`` as the CLI calls it (built-in training script)."""
     from syne_autoterm.backends.cli_support import launch_remote_from_args
@@ -1126,7 +1048,7 @@ def test_launch_remote_on_moto(moto, tmp_path, capsys):
     clients["logs"].create_log_group(logGroupName=LOG_GROUP)
 
     def play_tuner_job():
-        name = _CREATED.get(timeout=20)
+        name = MOTO_CREATED.get(timeout=20)
         stream = f"{name}/algo-1-1"
         clients["logs"].create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
         t = int(time.time() * 1000)
@@ -1142,8 +1064,8 @@ def test_launch_remote_on_moto(moto, tmp_path, capsys):
         )
         key = f"remote/{name}/results/syne-tune/t/results.csv"
         clients["s3"].put_object(Bucket="autoterm-test", Key=key, Body=b"a,b\n1,2\n")
-        with _MOTO_LOCK:
-            _moto_job(name).training_job_status = "Completed"
+        with MOTO_LOCK:
+            moto_job(name).training_job_status = "Completed"
 
     player = threading.Thread(target=play_tuner_job, daemon=True)
     player.start()
@@ -1166,7 +1088,7 @@ def test_launch_remote_on_moto(moto, tmp_path, capsys):
     assert code == 0
     assert "AutoTermination: stop" in text and "TOKEN=abc" not in text
     job_name = next(line.split()[-1] for line in text.splitlines() if "Started remote" in line)
-    job = _moto_job(job_name)
+    job = moto_job(job_name)
     assert decode_hyperparameters(job.hyper_parameters) == {}
     assert json.loads(job.hyper_parameters["sagemaker_program"]) == REMOTE_ENTRY
     assert job.resource_config["InstanceType"] == "ml.t3.medium"
@@ -1196,12 +1118,13 @@ def test_checkpoint_copy_and_delete_on_moto_s3(moto, tmp_path):
     script = tmp_path / "train.py"
     script.write_text("")
     backend = SageMakerBackend(
-        entry_point=str(script),
-        image_uri=IMAGE,
-        role_arn=ROLE,
-        s3_prefix="s3://autoterm-test/ck",
-        region_name=REGION,
-        endpoint_url=endpoint,
+        TrainingJobSpec(
+            entry_point=str(script),
+            image_uri=IMAGE,
+            role_arn=ROLE,
+            s3_prefix="s3://autoterm-test/ck",
+        ),
+        SessionSettings(region_name=REGION, endpoint_url=endpoint),
     )
     backend.set_path(tuner_name="ck-tuner")
     src = backend.trial_checkpoint_s3_uri(0)

@@ -23,26 +23,16 @@ from pathlib import Path
 
 import dill
 import pytest
-from test_sagemaker_backend import (  # noqa: F401 - fixtures used by name
-    _CREATED,
-    _MOTO_LOCK,
-    IMAGE,
-    REGION,
-    ROLE,
-    _moto_job,
-    _offline_aws_env,
-    moto,
-    moto_endpoint,
-)
+from conftest import ACCOUNT, IMAGE, MOTO_CREATED, MOTO_LOCK, REGION, ROLE, moto_job
 
 from syne_autoterm import cli
 from syne_autoterm.backends._sagemaker_jobs import decode_hyperparameters
 from syne_autoterm.backends._sagemaker_logs import LOG_GROUP
 from syne_autoterm.trace import read_trace
 
-REPO = Path(cli.__file__).resolve().parents[1]
 BUCKET = "autoterm-test"
 PREFIX = f"s3://{BUCKET}/runs"
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("offline_aws")]
 SPLIT = 1  # the trial whose report is cut in two log events, across the crash
 K, WARM_UP = 6, 3  # conv rule; trial 0 stays the incumbent, so it fires at WARM_UP + K completed
 
@@ -70,7 +60,7 @@ class Jobs:
     def _watch(self) -> None:
         while not self._stop.is_set():
             try:
-                name = _CREATED.get(timeout=0.05)
+                name = MOTO_CREATED.get(timeout=0.05)
             except Exception:  # noqa: BLE001 - queue.Empty
                 continue
             try:
@@ -84,7 +74,7 @@ class Jobs:
                 self.errors.append(exc)
 
     def put(self, stream: str, *messages: str) -> None:
-        with _MOTO_LOCK:
+        with MOTO_LOCK:
             self._ts = max(int(time.time() * 1000), self._ts + 1)
             events = [{"timestamp": self._ts + i, "message": m} for i, m in enumerate(messages)]
             self._ts += len(messages)
@@ -104,8 +94,8 @@ class Jobs:
 
     def finish(self, trial_id: int, line: str | None = None) -> None:
         """Write the report (or its given rest) and mark the job Completed, if it still runs."""
-        with _MOTO_LOCK:
-            job = _moto_job(self.names[trial_id])
+        with MOTO_LOCK:
+            job = moto_job(self.names[trial_id])
             if job.training_job_status != "InProgress":
                 return
             self.put(self.streams[trial_id], line or self.report_line(trial_id), "SUCCESS")
@@ -128,8 +118,8 @@ class Jobs:
 
 
 @pytest.fixture
-def aws(moto):  # noqa: F811 - the imported fixture, requested by name
-    """The moto server of ``test_sagemaker_backend`` (reset) and clients to it."""
+def aws(moto):
+    """The session's moto server (reset) and clients to it."""
     return moto
 
 
@@ -149,17 +139,19 @@ def log_reads(monkeypatch):
     return calls
 
 
-def _env(tmp_path: Path, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_PROFILE")}
-    env.update(
-        SYNETUNE_FOLDER=str(folder),
-        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-        OPENBLAS_NUM_THREADS="1",
-        OMP_NUM_THREADS="1",
-        SM_MODEL_DIR=str(tmp_path / "model"),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+@pytest.fixture
+def tuner_env(child_env, tmp_path):
+    """``make(folder)``: the environment of a tuning subprocess writing its runs to ``folder``."""
+
+    def make(folder: Path) -> dict[str, str]:
+        env = child_env(
+            SYNETUNE_FOLDER=str(folder),
+            SM_MODEL_DIR=str(tmp_path / "model"),
+            PYTHONUNBUFFERED="1",
+        )
+        return {k: v for k, v in env.items() if not k.startswith("AWS_PROFILE")}
+
+    return make
 
 
 def _tune_argv(endpoint: str) -> list[str]:
@@ -280,12 +272,12 @@ def _check_the_run(jobs: Jobs, run: Path, results_before: bytes, adopted: set[in
     assert sorted(trial_ids) == list(range(len(trial_ids))), sorted(trial_ids)
     for tid in adopted:  # an adopted job's result is filed under its own config
         row = df[df["trial_id"] == tid].iloc[0]
-        hps = decode_hyperparameters(_moto_job(jobs.names[tid]).hyper_parameters)
+        hps = decode_hyperparameters(moto_job(jobs.names[tid]).hyper_parameters)
         for key, value in hps.items():
             if key != "st_checkpoint_dir":
                 assert row[f"config_{key}"] == pytest.approx(value), key
     # 3. No job left running.
-    statuses = {n: _moto_job(n).training_job_status for n in names}
+    statuses = {n: moto_job(n).training_job_status for n in names}
     assert all(s in ("Completed", "Stopped", "Failed") for s in statuses.values()), statuses
     # 4. The stop decision and the trace: one sequence of checks over both sessions.
     trace = read_trace(run / cli.TRACE_FILE)
@@ -304,26 +296,26 @@ def _check_the_run(jobs: Jobs, run: Path, results_before: bytes, adopted: set[in
 def _all_job_names() -> list[str]:
     from moto.sagemaker.models import sagemaker_backends
 
-    return list(sagemaker_backends["123456789012"][REGION].training_jobs)
+    return list(sagemaker_backends[ACCOUNT][REGION].training_jobs)
 
 
-def _launch_cli(aws, tmp_path: Path):
+def _launch_cli(aws, tmp_path: Path, tuner_env):
     """``syne-autoterm tune`` on the moto server in a subprocess, with its folder
     (the fixture's $SYNETUNE_FOLDER, shared with the subprocess), env, log watcher,
     log file and command line."""
     endpoint, clients = aws
     folder = tmp_path / "syne-tune"
-    env = _env(tmp_path, folder)
+    env = tuner_env(folder)
     jobs = Jobs(clients["logs"])
     log = tmp_path / "tuner.log"
     cmd = [sys.executable, "-m", "syne_autoterm.cli"]
     return folder, env, jobs, log, cmd, _start(cmd + _tune_argv(endpoint), env, tmp_path, log)
 
 
-def test_sigkill_mid_run_then_resume_loses_nothing(aws, tmp_path, log_reads):
+def test_sigkill_mid_run_then_resume_loses_nothing(aws, tmp_path, log_reads, tuner_env):
     """SIGKILL with 4 jobs running, 2 finished unread, a report split across the crash,
     and a saved state older than the jobs (trial 5 unknown to it); then --resume."""
-    folder, env, jobs, log, cmd, proc = _launch_cli(aws, tmp_path)
+    folder, env, jobs, log, cmd, proc = _launch_cli(aws, tmp_path, tuner_env)
     try:
 
         def state():
@@ -334,7 +326,7 @@ def test_sigkill_mid_run_then_resume_loses_nothing(aws, tmp_path, log_reads):
         run = _run_dir(folder)
         # Killed: nothing was stopped, the jobs run on.
         running = [
-            t for t, n in jobs.names.items() if _moto_job(n).training_job_status == "InProgress"
+            t for t, n in jobs.names.items() if moto_job(n).training_job_status == "InProgress"
         ]
         assert sorted(running) == [4, 5], running
         # The crash came right after trial 5 was created: the last save before it.
@@ -366,13 +358,13 @@ def _remote_code(tmp_path: Path, endpoint: str) -> Path:
     return code
 
 
-def test_remote_tuner_job_restarted_after_a_checkpoint_resumes(aws, tmp_path, log_reads):
+def test_remote_tuner_job_restarted_after_a_checkpoint_resumes(aws, tmp_path, log_reads, tuner_env):
     """The --remote job's entry script, killed after a checkpoint and started again
     (what a spot interruption does), resumes from /opt/ml/checkpoints."""
     endpoint, clients = aws
     code = _remote_code(tmp_path, endpoint)
     checkpoints = tmp_path / "opt-ml-checkpoints" / "syne-tune"  # synced to S3 by SageMaker
-    env = _env(tmp_path, checkpoints)
+    env = tuner_env(checkpoints)
     jobs = Jobs(clients["logs"])
     log = tmp_path / "remote.log"
     cmd = [sys.executable, "autoterm_remote_entry.py"]
@@ -473,10 +465,10 @@ def test_resume_errors_are_one_line_and_delete_nothing(aws, tmp_path, capsys):
     )  # fmt: skip
 
 
-def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys):
+def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys, tuner_env):
     """``syne-autoterm stop`` while the loop is dead: the resume reads what finished,
     stops the running jobs and starts none."""
-    folder, env, jobs, log, cmd, proc = _launch_cli(aws, tmp_path)
+    folder, env, jobs, log, cmd, proc = _launch_cli(aws, tmp_path, tuner_env)
     try:
         _first_session(
             jobs, proc, lambda: next(iter(folder.glob("crash*/tuner.dill")), None), log_reads, False
@@ -492,7 +484,7 @@ def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys)
         assert resumed.returncode == 0, text[-3000:]
         assert "a stop was decided before the restart" in text
         assert len(jobs.streams) == created == 6, "a trial was started after the stop"
-        statuses = {t: _moto_job(n).training_job_status for t, n in jobs.names.items()}
+        statuses = {t: moto_job(n).training_job_status for t, n in jobs.names.items()}
         assert statuses == {0: "Completed", 1: "Completed", 2: "Completed", 3: "Completed",
                             4: "Stopped", 5: "Stopped"}  # fmt: skip
         import pandas as pd
@@ -511,15 +503,15 @@ def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys)
 
 def test_s3_stop_marker_reaches_a_backend_without_local_files(aws, tmp_path, capsys):
     """``stop NAME --sm-s3-prefix`` (a --remote run: no local folder) -> the tuner's backend sees it."""
-    from syne_autoterm.backends import SageMakerBackend
+    from syne_autoterm.backends import SageMakerBackend, SessionSettings, TrainingJobSpec
 
     endpoint, clients = aws
     script = tmp_path / "train.py"
     script.write_text("")
     backend = SageMakerBackend(
-        entry_point=str(script), image_uri=IMAGE, role_arn=ROLE, s3_prefix=PREFIX,
-        region_name=REGION, endpoint_url=endpoint, stop_check_interval=3600,
-    )  # fmt: skip
+        TrainingJobSpec(entry_point=str(script), image_uri=IMAGE, role_arn=ROLE, s3_prefix=PREFIX),
+        SessionSettings(region_name=REGION, endpoint_url=endpoint, stop_check_interval=3600),
+    )
     backend.set_path(results_root=str(tmp_path / "remote-run"), tuner_name="remote-run")
     assert not backend.stop_requested(force=True)
     argv = ["stop", "remote-run", "--sm-s3-prefix", PREFIX, "--sm-endpoint-url", endpoint]

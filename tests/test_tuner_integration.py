@@ -2,8 +2,6 @@
 
 import pytest
 from syne_tune import StoppingCriterion, Tuner
-from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
-from syne_tune.blackbox_repository import UserBlackboxBackend
 from syne_tune.config_space import uniform
 from syne_tune.optimizer.baselines import BOTorch
 
@@ -13,8 +11,11 @@ from syne_autoterm.simulation import FoldFunctionBlackbox
 SPACE = {"x": uniform(-2, 2), "y": uniform(-2, 2)}
 BUDGET = 150
 
+# Every test runs a whole Tuner, which writes its experiment under $SYNETUNE_FOLDER.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("synetune_folder")]
 
-def _run_simulated(fold_noise: float, tmp_path, seed: int = 1):
+
+def _run_simulated(simulated_tuner, fold_noise: float, tmp_path, seed: int = 1):
     """BOTorch on a 2-D quadratic (range 0..1.2) whose 10 fold scores carry noise.
 
     Syne Tune draws the initial configs from numpy's global RNG and the
@@ -34,7 +35,6 @@ def _run_simulated(fold_noise: float, tmp_path, seed: int = 1):
         f = 0.2 * ((config["x"] - 0.3) ** 2 + 0.5 * (config["y"] + 0.4) ** 2)
         return f + fold_noise * rng.standard_normal(10)
 
-    backend = UserBlackboxBackend(FoldFunctionBlackbox(SPACE, folds, 10), elapsed_time_attr="elapsed_time")
     scheduler = BOTorch(
         SPACE, metric="error", do_minimize=True, random_seed=seed,
         searcher_kwargs={"optimization_strategy": "random", "num_raw_samples": 500},
@@ -44,18 +44,14 @@ def _run_simulated(fold_noise: float, tmp_path, seed: int = 1):
         trace_path=tmp_path / "trace.jsonl",
     )
     budget = StoppingCriterion(max_num_trials_completed=BUDGET - 1)  # strict '>': stops at 150
-    tuner = Tuner(
-        backend, scheduler, stop_criterion=AnyOf(criterion, budget), n_workers=1,
-        sleep_time=0, callbacks=[SimulatorCallback()], save_tuner=False,
-        results_update_interval=1e9, print_update_interval=1e9,
-        tuner_name=f"autoterm-test-{seed}",
-    )
+    tuner = simulated_tuner(FoldFunctionBlackbox(SPACE, folds, 10), scheduler, AnyOf(criterion, budget),
+                            tuner_name=f"autoterm-test-{seed}")
     tuner.run()
     return criterion, tuner
 
 
-def test_stops_on_noisy_folds_after_warm_up(tmp_path):
-    criterion, tuner = _run_simulated(0.05, tmp_path)
+def test_stops_on_noisy_folds_after_warm_up(simulated_tuner, tmp_path):
+    criterion, tuner = _run_simulated(simulated_tuner, 0.05, tmp_path)
     last = criterion.history[-1]
     assert last["stop"] is True
     assert last["regret_bound"] < last["stat_error"]
@@ -74,8 +70,8 @@ def test_stops_on_noisy_folds_after_warm_up(tmp_path):
     assert len(lines) == len(criterion.history)
 
 
-def test_does_not_stop_without_validation_noise(tmp_path):
-    criterion, tuner = _run_simulated(1e-9, tmp_path, seed=2)
+def test_does_not_stop_without_validation_noise(simulated_tuner, tmp_path):
+    criterion, tuner = _run_simulated(simulated_tuner, 1e-9, tmp_path, seed=2)
     assert not any(r["stop"] for r in criterion.history)
     assert tuner.tuning_status.num_trials_completed >= BUDGET
     last = criterion.history[-1]

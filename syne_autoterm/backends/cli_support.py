@@ -4,7 +4,9 @@ The CLI (``syne_autoterm/cli.py``) owns the sub-commands; this module owns
 everything SageMaker-specific so the CLI stays free of boto3 details:
 
 * :func:`add_sagemaker_arguments` adds an argument group to the ``tune`` parser;
-* :func:`make_sagemaker_backend_from_args` builds the ``SageMakerBackend``;
+* :func:`spec_from_args` / :func:`session_from_args` turn them into the
+  ``TrainingJobSpec`` / ``SessionSettings`` that
+  :func:`make_sagemaker_backend_from_args` builds the ``SageMakerBackend`` from;
 * :func:`launch_remote_from_args` starts the tuning loop itself on SageMaker
   (``--remote``) and forwards the original arguments;
 * :func:`resume_from_args` continues a run whose tuning process died
@@ -23,7 +25,10 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .spec import SessionSettings, TrainingJobSpec
 
 ENV_IMAGE_URI = "SYNE_AUTOTERM_SM_IMAGE_URI"
 ENV_ROLE_ARN = "SYNE_AUTOTERM_SM_ROLE_ARN"
@@ -175,6 +180,77 @@ def _require(args: Any, name: str, flag: str, env: str | None = None) -> str:
     return value
 
 
+def spec_from_args(args: argparse.Namespace, entry_point: str | None) -> TrainingJobSpec:
+    """The trial jobs' :class:`~syne_autoterm.backends.TrainingJobSpec` from parsed ``--sm-*``.
+
+    The one place where CLI options become job settings: the local tuner and a
+    ``--remote`` tuner (which parses the forwarded options) both go through it.
+    Raises ``ValueError`` naming a missing required flag.
+    """
+    from .spec import TrainingJobSpec
+
+    return TrainingJobSpec(
+        entry_point=entry_point,
+        **_required(args),
+        instance_type=args.sm_instance_type,
+        instance_count=args.sm_instance_count,
+        volume_size_gb=args.sm_volume_size_gb,
+        max_run_seconds=args.sm_max_run_seconds,
+        source_dir=args.sm_source_dir,
+        requirements=tuple(args.sm_requirement or ()),
+        use_spot=args.sm_spot,
+        max_wait_seconds=args.sm_max_wait_seconds,
+        checkpoint_s3_uri=args.sm_checkpoint_s3_uri,
+        environment=dict(args.sm_env),
+        tags=dict(args.sm_tag),
+        job_name_prefix=args.sm_job_name_prefix,
+        metrics_names=tuple(args.sm_metric),
+    )
+
+
+def session_from_args(args: argparse.Namespace) -> SessionSettings:
+    """Region, endpoint and polling of this process from parsed ``--sm-*`` options."""
+    from .spec import SessionSettings
+
+    return SessionSettings(
+        region_name=args.sm_region,
+        endpoint_url=args.sm_endpoint_url,
+        poll_interval=args.sm_poll_interval,
+        final_log_grace_seconds=getattr(args, "sm_log_grace_seconds", 10.0),
+    )
+
+
+def _required(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        "image_uri": _require(args, "sm_image_uri", "--sm-image-uri", ENV_IMAGE_URI),
+        "role_arn": _require(args, "sm_role_arn", "--sm-role-arn", ENV_ROLE_ARN),
+        "s3_prefix": _require(args, "sm_s3_prefix", "--sm-s3-prefix", ENV_S3_PREFIX),
+    }
+
+
+def _remote_spec_from_args(args: argparse.Namespace, entry_point: str | None) -> TrainingJobSpec:
+    """The tuner job of ``--remote``: the trials' image, role, code, environment and tags,
+    on its own ``--sm-remote-*`` instance, run time, spot setting and pip extras."""
+    from .remote import REMOTE_JOB_NAME_PREFIX
+    from .spec import TrainingJobSpec
+
+    extra = list(args.sm_remote_requirement)
+    if getattr(args, "searcher", None) == "botorch":
+        extra.append("botorch>=0.12")  # optional extra of the package, needed by this searcher
+    return TrainingJobSpec(
+        entry_point=entry_point,
+        **_required(args),
+        source_dir=args.sm_source_dir,
+        instance_type=args.sm_remote_instance_type,
+        max_run_seconds=args.sm_remote_max_run_seconds,
+        use_spot=bool(getattr(args, "sm_remote_spot", False)),
+        environment=dict(args.sm_env),
+        tags=dict(args.sm_tag),
+        requirements=tuple(extra),
+        job_name_prefix=REMOTE_JOB_NAME_PREFIX,
+    )
+
+
 def make_sagemaker_backend_from_args(args: argparse.Namespace, entry_point: str) -> Any:
     """Build a :class:`~syne_autoterm.backends.SageMakerBackend` from parsed ``--sm-*`` options.
 
@@ -182,29 +258,7 @@ def make_sagemaker_backend_from_args(args: argparse.Namespace, entry_point: str)
     """
     from .sagemaker import SageMakerBackend
 
-    return SageMakerBackend(
-        entry_point=entry_point,
-        image_uri=_require(args, "sm_image_uri", "--sm-image-uri", ENV_IMAGE_URI),
-        role_arn=_require(args, "sm_role_arn", "--sm-role-arn", ENV_ROLE_ARN),
-        s3_prefix=_require(args, "sm_s3_prefix", "--sm-s3-prefix", ENV_S3_PREFIX),
-        instance_type=args.sm_instance_type,
-        instance_count=args.sm_instance_count,
-        volume_size_gb=args.sm_volume_size_gb,
-        max_run_seconds=args.sm_max_run_seconds,
-        source_dir=args.sm_source_dir,
-        requirements=args.sm_requirement,
-        use_spot=args.sm_spot,
-        max_wait_seconds=args.sm_max_wait_seconds,
-        checkpoint_s3_uri=args.sm_checkpoint_s3_uri,
-        environment=dict(args.sm_env),
-        tags=dict(args.sm_tag),
-        job_name_prefix=args.sm_job_name_prefix,
-        metrics_names=args.sm_metric,
-        poll_interval=args.sm_poll_interval,
-        final_log_grace_seconds=getattr(args, "sm_log_grace_seconds", 10.0),
-        region_name=args.sm_region,
-        endpoint_url=args.sm_endpoint_url,
-    )
+    return SageMakerBackend(spec_from_args(args, entry_point), session_from_args(args))
 
 
 def launch_remote_from_args(
@@ -224,29 +278,17 @@ def launch_remote_from_args(
         running with ``--sm-remote-no-wait`` / Ctrl-C), 1 if it failed or was stopped
     """
     from .remote import launch_remote
+    from .spec import SessionSettings
 
     entry = entry_point or getattr(args, "entry_point", None) or getattr(args, "script", None)
-    extra = list(args.sm_remote_requirement)
-    if getattr(args, "searcher", None) == "botorch":
-        extra.append("botorch>=0.12")  # optional extra of the package, needed by this searcher
-    result = launch_remote(
-        None if entry is None else str(entry),
-        list(argv),
-        image_uri=_require(args, "sm_image_uri", "--sm-image-uri", ENV_IMAGE_URI),
-        role_arn=_require(args, "sm_role_arn", "--sm-role-arn", ENV_ROLE_ARN),
-        s3_prefix=_require(args, "sm_s3_prefix", "--sm-s3-prefix", ENV_S3_PREFIX),
-        source_dir=args.sm_source_dir,
-        instance_type=args.sm_remote_instance_type,
-        max_run_seconds=args.sm_remote_max_run_seconds,
-        use_spot=bool(getattr(args, "sm_remote_spot", False)),
-        environment=dict(args.sm_env),
-        tags=dict(args.sm_tag),
-        extra_requirements=extra,
+    spec = _remote_spec_from_args(args, None if entry is None else str(entry))
+    # The console tail needs no sub-second polls; the log grace is the default one.
+    session = SessionSettings(
         region_name=args.sm_region,
         endpoint_url=args.sm_endpoint_url,
-        wait=not args.sm_remote_no_wait,
         poll_interval=max(args.sm_poll_interval, 1.0),
     )
+    result = launch_remote(spec, list(argv), session, wait=not args.sm_remote_no_wait)
     return 1 if result.status in ("Failed", "Stopped") else 0
 
 

@@ -19,8 +19,8 @@ import logging
 import secrets
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,11 +32,9 @@ from ._sagemaker_jobs import (
     encode_hyperparameters,
     framework_hyperparameters,
     make_job_name,
-    normalize_tags,
-    validate_environment,
-    validate_role_arn,
 )
 from ._sagemaker_logs import JobLogTail
+from .spec import SessionSettings, TrainingJobSpec, settings_from_keywords
 
 logger = logging.getLogger(__name__)
 
@@ -257,90 +255,93 @@ def tail_job(
         sleep(poll_interval)
 
 
+#: The remote tuner job's defaults where they differ from a trial job's.
+REMOTE_JOB_NAME_PREFIX = "autoterm-tuner"
+REMOTE_MAX_RUN_SECONDS = 5 * 86400
+
+
 def launch_remote(
-    entry_point: str | None,
+    spec: TrainingJobSpec | str | None,
     tune_argv: Sequence[str],
+    session: SessionSettings | None = None,
     *,
-    image_uri: str,
-    role_arn: str,
-    s3_prefix: str,
-    source_dir: str | None = None,
-    instance_type: str = "ml.m5.large",
-    volume_size_gb: int = 30,
-    max_run_seconds: int = 5 * 86400,
-    use_spot: bool = False,
-    max_wait_seconds: int | None = None,
-    environment: Mapping[str, str] | None = None,
-    tags: Mapping[str, str] | None = None,
-    job_name_prefix: str = "autoterm-tuner",
     requirements: Sequence[str] = DEFAULT_REQUIREMENTS,
-    extra_requirements: Sequence[str] = (),
-    region_name: str | None = None,
-    endpoint_url: str | None = None,
     boto_session: Any = None,
     sagemaker_client: Any = None,
     logs_client: Any = None,
     s3_client: Any = None,
     wait: bool = True,
     out: IO[str] | None = None,
-    poll_interval: float = 10.0,
-    final_log_grace_seconds: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
+    **legacy: Any,
 ) -> RemoteLaunchResult:
     """Start one SageMaker job that runs ``syne_autoterm.cli`` with ``tune_argv``.
 
-    :param entry_point: the user's training script as named in ``tune_argv``
-        (``None`` if the CLI's built-in training script is used)
+    :param spec: the tuner job: its image, role, S3 prefix, instance, spot and
+        run-time settings, environment, tags, ``requirements`` (pip specs added
+        to ``requirements``) and name prefix. ``spec.entry_point`` and
+        ``spec.source_dir`` are the user's training script as named in
+        ``tune_argv`` and its folder: they are shipped (``entry_point=None``
+        when the CLI's built-in training script is used). The tuner job runs on
+        one instance and keeps its results where its checkpoints go, so
+        ``instance_count``, ``checkpoint_s3_uri``, ``dependencies``,
+        ``metrics_names`` and ``extra_create_request`` are not used.
+        Deprecated: the entry point (a ``str`` or ``None``) with the spec's
+        fields as keywords, as before the settings were grouped
     :param tune_argv: CLI arguments to forward, e.g. ``sys.argv[1:]``
         (``["tune", "train.py", "--backend", "sagemaker", ...]``); ``--remote``
         and ``--sm-remote-*`` are removed and local paths rewritten
+    :param session: region/endpoint of the clients and how often the log is tailed
+    :param requirements: the tuner job's base pip requirements (the package's own)
     :param wait: tail the job's log to ``out`` until it ends
     :return: job name, S3 URI of the live results, final status if waited
     """
-    validate_role_arn(role_arn)
-    factory = ClientFactory(
-        region_name=region_name, endpoint_url=endpoint_url, boto_session=boto_session
+    if not isinstance(spec, TrainingJobSpec):
+        legacy["entry_point"] = spec
+        extra = tuple(legacy.pop("extra_requirements", ()))
+        spec, session = settings_from_keywords(
+            None, session, legacy, caller="launch_remote", spec_defaults=_REMOTE_DEFAULTS
+        )
+        spec = replace(spec, requirements=spec.requirements + extra)
+    elif legacy:
+        raise TypeError(f"launch_remote() got unexpected keyword arguments: {sorted(legacy)}")
+    session = session or SessionSettings()
+    factory = session.client_factory(
+        boto_session, sagemaker=sagemaker_client, logs=logs_client, s3=s3_client
     )
-    for service, client in (
-        ("sagemaker", sagemaker_client),
-        ("logs", logs_client),
-        ("s3", s3_client),
-    ):
-        if client is not None:
-            factory.clients[service] = client
     data, forwarded = build_remote_sourcedir(
-        entry_point, tune_argv, source_dir, tuple(requirements) + tuple(extra_requirements)
+        spec.entry_point, tune_argv, spec.source_dir, tuple(requirements) + spec.requirements
     )
     token = secrets.token_hex(4)
-    job_name = make_job_name(job_name_prefix, token, 0)
-    base = _packaging.s3_join(s3_prefix, job_name)
+    job_name = make_job_name(spec.job_name_prefix, token, 0)
+    base = _packaging.s3_join(spec.s3_prefix, job_name)
     source_uri = _packaging.s3_join(base, "source", _packaging.SOURCEDIR_TARBALL)
     _packaging.upload_bytes(factory.client("s3"), data, source_uri)
     results_uri = _packaging.s3_join(base, "results") + "/"
     output_uri = _packaging.s3_join(base, "output") + "/"
     region = factory.resolved_region()
-    env = validate_environment(environment)
+    env = dict(spec.environment)
     env.setdefault("SYNETUNE_FOLDER", REMOTE_RESULTS_DIR)
     env.setdefault("PYTHONUNBUFFERED", "1")
     if region:
         env.setdefault("AWS_DEFAULT_REGION", region)
     request = build_create_training_job_request(
         job_name=job_name,
-        image_uri=image_uri,
-        role_arn=role_arn,
+        image_uri=spec.image_uri,
+        role_arn=spec.role_arn,
         hyperparameters=encode_hyperparameters(
             {}, framework_hyperparameters(REMOTE_ENTRY, source_uri, region)
         ),
-        instance_type=instance_type,
+        instance_type=spec.instance_type,
         instance_count=1,
-        volume_size_gb=volume_size_gb,
-        max_run_seconds=max_run_seconds,
+        volume_size_gb=spec.volume_size_gb,
+        max_run_seconds=spec.max_run_seconds,
         output_s3_uri=output_uri,
         checkpoint_s3_uri=results_uri,
-        use_spot=use_spot,
-        max_wait_seconds=max_wait_seconds,
+        use_spot=spec.use_spot,
+        max_wait_seconds=spec.max_wait_seconds,
         environment=env,
-        tags=normalize_tags(tags) + [{"Key": "syne-autoterm:role", "Value": "tuner"}],
+        tags=list(spec.tags) + [{"Key": "syne-autoterm:role", "Value": "tuner"}],
     )
     call_with_retries(
         lambda: factory.client("sagemaker").create_training_job(**request),
@@ -364,8 +365,8 @@ def launch_remote(
                 factory.client("sagemaker"),
                 factory.client("logs"),
                 out=stream,
-                poll_interval=poll_interval,
-                final_log_grace_seconds=final_log_grace_seconds,
+                poll_interval=session.poll_interval,
+                final_log_grace_seconds=session.final_log_grace_seconds,
                 sleep=sleep,
                 done_marker=REMOTE_DONE_MARKER,
             )
@@ -378,6 +379,13 @@ def launch_remote(
         except KeyboardInterrupt:
             stream.write(f"\nDetached from {job_name}; it keeps running. Results: {results_uri}\n")
     return result
+
+
+#: Defaults of the flat-keyword form (deprecated) where they differ from the spec's.
+_REMOTE_DEFAULTS = {
+    "job_name_prefix": REMOTE_JOB_NAME_PREFIX,
+    "max_run_seconds": REMOTE_MAX_RUN_SECONDS,
+}
 
 
 def download_results(

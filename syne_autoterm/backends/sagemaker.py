@@ -23,8 +23,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from syne_tune.backend.trial_backend import BUSY_STATUS, TrialBackend
 from syne_tune.backend.trial_status import Status, TrialResult
 
 from . import _packaging
-from ._clients import ClientFactory, call_with_retries, describe_error, error_code, is_transient
+from ._clients import call_with_retries, describe_error, error_code, is_transient
 from ._sagemaker_jobs import (
     CHECKPOINT_DIR_HP,
     CONTAINER_CHECKPOINT_DIR,
@@ -44,13 +44,11 @@ from ._sagemaker_jobs import (
     framework_hyperparameters,
     make_job_name,
     metric_definitions,
-    normalize_tags,
     sanitize_name_part,
-    validate_environment,
-    validate_role_arn,
 )
 from ._sagemaker_logs import JobLogTail
 from ._sagemaker_reattach import find_run_jobs
+from .spec import SessionSettings, TrainingJobSpec, settings_from_keywords, spec_from_legacy_state
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +58,16 @@ _NOT_FOUND_GRACE_SECONDS = 300.0
 
 #: Object under ``<s3_prefix>/<tuner-name>/state/`` that asks the run to stop.
 STOP_MARKER = "STOP"
+
+#: The flat-keyword form (deprecated) had a placeholder default for ``s3_prefix``.
+_LEGACY_SPEC_DEFAULTS = {"s3_prefix": "s3://bucket/prefix"}
+
+
+def _check_entry_point(spec: TrainingJobSpec) -> None:
+    """Fail at construction, not at the first trial, when the script is not there."""
+    entry, source_dir = str(spec.entry_point), spec.source_dir
+    if not Path(entry).exists() and not (source_dir and (Path(source_dir) / entry).exists()):
+        raise FileNotFoundError(f"entry point {entry} does not exist")
 
 
 @dataclass
@@ -94,151 +102,66 @@ class _TrialState:
 class SageMakerBackend(TrialBackend):
     """Run Syne Tune trials as SageMaker training jobs, using boto3 only.
 
-    :param entry_point: training script (reports with ``syne_tune.Reporter``)
-    :param image_uri: training image, e.g. a SageMaker PyTorch/SKLearn framework
-        image (these run ``sagemaker_program`` from our ``sourcedir.tar.gz``)
-    :param role_arn: execution role the training jobs run as
-    :param s3_prefix: ``s3://bucket/prefix``; code, outputs and (by default)
-        checkpoints go below ``<s3_prefix>/<tuner-name>/``
-    :param source_dir: folder shipped with the entry point (must contain it);
-        a ``requirements.txt`` in it is pip-installed by framework images
-    :param dependencies: extra folders/files shipped next to the entry point
-        under their own name (as in the SageMaker SDK), so they can be imported.
-        An entry point inside the ``syne_autoterm`` package (the CLI's built-in
-        ``workloads/train.py``) ships the package this way automatically
-    :param requirements: extra pip specs for ``requirements.txt``, added after
-        the lines of ``source_dir/requirements.txt`` (and after the package's own
-        dependencies when the package is shipped)
-    :param use_spot: managed spot training; ``max_wait_seconds`` defaults to
-        ``2 * max_run_seconds``. Spot jobs always get a ``CheckpointConfig``
-    :param checkpoint_s3_uri: base for per-trial checkpoints
-        (``<base>/<tuner-name>/<trial_id>``); default ``<s3_prefix>/<tuner-name>/checkpoints``
-    :param environment: container environment variables (values never logged)
-    :param tags: ``{"k": "v"}`` or ``[{"Key":..., "Value":...}]``; trial id and
-        tuner name tags are added for cost attribution
-    :param job_name_prefix: first part of every job name (sanitised/truncated)
-    :param metrics_names: metric names plotted in the SageMaker console (cosmetic)
-    :param poll_interval: minimum seconds between two polls of one job
-        (DescribeTrainingJob + CloudWatch); results can be this much late
-    :param final_log_grace_seconds: after a job turns terminal, keep reading its
-        log for this long before reporting the trial as done, because
-        CloudWatch ingestion can lag behind the job status
+    :param spec: what each trial's job is (image, role, code, instances, S3
+        paths, ...); its ``entry_point`` is required here. An entry point inside
+        the ``syne_autoterm`` package (the CLI's built-in ``workloads/train.py``)
+        ships the package with it automatically
+    :param session: how this process reaches AWS and how often it polls
+        (default: ``SessionSettings()``)
+    :param delete_checkpoints: delete each trial's S3 checkpoints at the end
+    :param boto_session: boto3 session the clients are made from (default: a new one)
     :param sagemaker_client, logs_client, s3_client: injected boto3 clients
-        (tests use botocore ``Stubber``); otherwise created from ``boto_session``
-        / ``region_name`` / ``endpoint_url`` with a ``retry_mode`` retry policy
-        allowing ``max_attempts`` retries per call (botocore's meaning: retries
-        after the first attempt); a call that still fails is retried at the next poll
-    :param create_attempts: our own retries of throttled ``CreateTrainingJob``
-        (on top of botocore's), so a busy account delays a trial instead of failing it
-    :param extra_create_request: fields merged into every ``CreateTrainingJob``
-        request (``VpcConfig``, ``InputDataConfig``, ...)
-    :param mirror_state: copy ``tuner.dill`` to ``<s3_prefix>/<tuner-name>/state/``
-        after every save (``ResumableTuner``), so a run can be resumed from
-        another machine and ``syne-autoterm stop`` reaches it through S3
-    :param stop_check_interval: minimum seconds between two looks for the S3
-        stop marker written by ``syne-autoterm stop``
+        (tests use botocore ``Stubber``); they are never pickled
     :param clock, sleep: injectable for tests
+    :param legacy: the fields of ``spec`` and ``session`` as flat keywords, the
+        form before they were grouped (deprecated; cannot be mixed with
+        ``spec=``/``session=``)
     """
 
     def __init__(
         self,
-        entry_point: str,
-        image_uri: str,
-        role_arn: str,
-        instance_type: str = "ml.m5.large",
-        instance_count: int = 1,
-        volume_size_gb: int = 30,
-        max_run_seconds: int = 86400,
-        s3_prefix: str = "s3://bucket/prefix",
-        source_dir: str | None = None,
-        dependencies: Iterable[str] | None = None,
-        requirements: Iterable[str] | None = None,
-        use_spot: bool = False,
-        max_wait_seconds: int | None = None,
-        checkpoint_s3_uri: str | None = None,
-        environment: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | Iterable[Mapping[str, str]] | None = None,
-        job_name_prefix: str = "autoterm",
-        metrics_names: Iterable[str] | None = None,
-        poll_interval: float = 10.0,
-        final_log_grace_seconds: float = 10.0,
-        log_page_limit: int | None = None,
+        spec: TrainingJobSpec | None = None,
+        session: SessionSettings | None = None,
+        *,
+        delete_checkpoints: bool = False,
         boto_session: Any = None,
-        region_name: str | None = None,
-        endpoint_url: str | None = None,
         sagemaker_client: Any = None,
         logs_client: Any = None,
         s3_client: Any = None,
-        retry_mode: str = "standard",
-        max_attempts: int = 10,
-        create_attempts: int = 5,
-        delete_checkpoints: bool = False,
-        extra_create_request: Mapping[str, Any] | None = None,
-        mirror_state: bool = True,
-        stop_check_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        **legacy: Any,
     ) -> None:
+        spec, session = settings_from_keywords(
+            spec, session, legacy, caller="SageMakerBackend", spec_defaults=_LEGACY_SPEC_DEFAULTS
+        )
         super().__init__(delete_checkpoints=delete_checkpoints, pass_args_as_json=False)
-        self.entry_point = str(entry_point)
-        self.source_dir = None if source_dir is None else str(source_dir)
-        self.dependencies = [str(d) for d in dependencies or []]
-        self.requirements = None if requirements is None else [str(r) for r in requirements]
-        if not Path(self.entry_point).exists() and not (
-            self.source_dir and (Path(self.source_dir) / self.entry_point).exists()
-        ):
-            raise FileNotFoundError(f"entry point {entry_point} does not exist")
-        self.image_uri = image_uri
-        self.role_arn = validate_role_arn(role_arn)
-        self.instance_type = instance_type
-        self.instance_count = int(instance_count)
-        self.volume_size_gb = int(volume_size_gb)
-        self.max_run_seconds = int(max_run_seconds)
-        _packaging.parse_s3_uri(s3_prefix)
-        self.s3_prefix = s3_prefix.rstrip("/")
-        self.use_spot = bool(use_spot)
-        self.max_wait_seconds = max_wait_seconds
-        if checkpoint_s3_uri is not None:
-            _packaging.parse_s3_uri(checkpoint_s3_uri)
-        self.checkpoint_s3_uri = checkpoint_s3_uri
-        self.environment = validate_environment(environment)
-        self.tags = normalize_tags(tags)
-        self.job_name_prefix = job_name_prefix
-        self.metrics_names = list(metrics_names or [])
-        self.poll_interval = float(poll_interval)
-        self.final_log_grace_seconds = float(final_log_grace_seconds)
-        self.log_page_limit = log_page_limit
-        self.create_attempts = int(create_attempts)
-        self.extra_create_request = dict(extra_create_request or {})
-        self.mirror_state = bool(mirror_state)
-        self.stop_check_interval = float(stop_check_interval)
+        if spec.entry_point is None:
+            raise ValueError("SageMakerBackend needs spec.entry_point (the training script)")
+        self.spec = spec
+        self.session = session
+        _check_entry_point(spec)
         self._last_stop_check = float("-inf")
         self._results_root: str | None = None
         self._clock = clock
         self._sleep = sleep
-        self._clients = ClientFactory(
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            retry_mode=retry_mode,
-            max_attempts=max_attempts,
-            boto_session=boto_session,
+        self._clients = session.client_factory(
+            boto_session, sagemaker=sagemaker_client, logs=logs_client, s3=s3_client
         )
-        for service, client in (
-            ("sagemaker", sagemaker_client),
-            ("logs", logs_client),
-            ("s3", s3_client),
-        ):
-            if client is not None:
-                self._clients.clients[service] = client
         # Random per backend: SageMaker never lets a job name be reused.
         self._run_token = secrets.token_hex(4)
         self.tuner_name = (
-            f"{sanitize_name_part(job_name_prefix)}-{time.strftime('%Y-%m-%d-%H-%M-%S')}"
+            f"{sanitize_name_part(spec.job_name_prefix)}-{time.strftime('%Y-%m-%d-%H-%M-%S')}"
         )
         self._source_uri: str | None = None
         self._program: str | None = None
         self._trials: dict[int, _TrialState] = {}
         self._transient_errors = 0
+
+    @property
+    def entry_point(self) -> str:
+        """The training script (``spec.entry_point``), as Syne Tune's backends name it."""
+        return str(self.spec.entry_point)
 
     # ------------------------------------------------------------------ clients
     @property
@@ -265,16 +188,16 @@ class SageMakerBackend(TrialBackend):
         return Path(self.entry_point)
 
     def set_entrypoint(self, entry_point: str) -> None:
-        self.entry_point = str(entry_point)
+        self.spec = replace(self.spec, entry_point=str(entry_point))
         self._source_uri = None  # re-pack on the next schedule
 
     def run_s3_uri(self, *parts: str) -> str:
         """``<s3_prefix>/<tuner-name>/<parts...>``."""
-        return _packaging.s3_join(self.s3_prefix, self.tuner_name, *parts)
+        return _packaging.s3_join(self.spec.s3_prefix, self.tuner_name, *parts)
 
     def trial_checkpoint_s3_uri(self, trial_id: int) -> str:
-        base = self.checkpoint_s3_uri or self.run_s3_uri("checkpoints")
-        if self.checkpoint_s3_uri:
+        base = self.spec.checkpoint_s3_uri or self.run_s3_uri("checkpoints")
+        if self.spec.checkpoint_s3_uri:
             return _packaging.s3_join(base, self.tuner_name, str(trial_id)) + "/"
         return _packaging.s3_join(base, str(trial_id)) + "/"
 
@@ -293,27 +216,31 @@ class SageMakerBackend(TrialBackend):
     # ----------------------------------------------------------------- schedule
     def build_sourcedir(self) -> tuple[bytes, str]:
         """``sourcedir.tar.gz`` bytes and the entry point's path inside it."""
-        extra = _packaging.dependency_files(self.dependencies)
+        extra = _packaging.dependency_files(self.spec.dependencies)
         program = None
         requirements: list[str] = []
         pkg = _packaging.package_root()
         entry = Path(self.entry_point).resolve()
-        if self.source_dir is None and pkg in entry.parents:
+        if self.spec.source_dir is None and pkg in entry.parents:
             # The script imports the package (e.g. syne_autoterm.workloads):
             # ship the package with its layout so ``python syne_autoterm/...`` works.
             extra.update(_packaging.collect_files(pkg, pkg.name))
             program = entry.relative_to(pkg.parent).as_posix()
             requirements += _packaging.DEFAULT_REQUIREMENTS
-        requirements += self.requirements or []
+        requirements += list(self.spec.requirements or ())
         blobs = {}
         if requirements:
-            existing = Path(self.source_dir or "") / "requirements.txt"
-            if self.source_dir and existing.is_file():
+            existing = Path(self.spec.source_dir or "") / "requirements.txt"
+            if self.spec.source_dir and existing.is_file():
                 # Keep the user's own requirements and add ours after them.
                 requirements = existing.read_text().splitlines() + requirements
             blobs["requirements.txt"] = _packaging.requirements_bytes(requirements)
         return _packaging.build_sourcedir_tarball(
-            self.entry_point, self.source_dir, extra_files=extra, extra_bytes=blobs, program=program
+            self.entry_point,
+            self.spec.source_dir,
+            extra_files=extra,
+            extra_bytes=blobs,
+            program=program,
         )
 
     def _ensure_source_uploaded(self) -> tuple[str, str]:
@@ -333,8 +260,8 @@ class SageMakerBackend(TrialBackend):
             {"Key": "syne-autoterm:tuner-name", "Value": self.tuner_name[:256]},
             {"Key": "syne-autoterm:trial-id", "Value": str(trial_id)},
         ]
-        user_keys = {t["Key"] for t in self.tags}
-        return self.tags + [t for t in own if t["Key"] not in user_keys]
+        user_keys = {t["Key"] for t in self.spec.tags}
+        return list(self.spec.tags) + [t for t in own if t["Key"] not in user_keys]
 
     def _schedule(self, trial_id: int, config: dict[str, Any]) -> None:
         source_uri, program = self._ensure_source_uploaded()
@@ -344,40 +271,40 @@ class SageMakerBackend(TrialBackend):
             self._trials[trial_id] = st
         st.override = None
         attempt = len(st.runs)
-        job_name = make_job_name(self.job_name_prefix, self._run_token, trial_id, attempt)
+        job_name = make_job_name(self.spec.job_name_prefix, self._run_token, trial_id, attempt)
         extra = {CHECKPOINT_DIR_HP: CONTAINER_CHECKPOINT_DIR}
         extra.update(
             framework_hyperparameters(program, source_uri, self._clients.resolved_region())
         )
         request = build_create_training_job_request(
             job_name=job_name,
-            image_uri=self.image_uri,
-            role_arn=self.role_arn,
+            image_uri=self.spec.image_uri,
+            role_arn=self.spec.role_arn,
             hyperparameters=encode_hyperparameters(config, extra),
-            instance_type=self.instance_type,
-            instance_count=self.instance_count,
-            volume_size_gb=self.volume_size_gb,
-            max_run_seconds=self.max_run_seconds,
+            instance_type=self.spec.instance_type,
+            instance_count=self.spec.instance_count,
+            volume_size_gb=self.spec.volume_size_gb,
+            max_run_seconds=self.spec.max_run_seconds,
             output_s3_uri=self.run_s3_uri("output") + "/",
             checkpoint_s3_uri=st.checkpoint_s3_uri,
-            use_spot=self.use_spot,
-            max_wait_seconds=self.max_wait_seconds,
-            environment=self.environment,
+            use_spot=self.spec.use_spot,
+            max_wait_seconds=self.spec.max_wait_seconds,
+            environment=self.spec.environment,
             tags=self._trial_tags(trial_id),
-            metric_defs=metric_definitions(self.metrics_names),
-            extra_request=self.extra_create_request,
+            metric_defs=metric_definitions(self.spec.metrics_names),
+            extra_request=self.spec.extra_create_request,
         )
         run = _JobRun(
             job_name=job_name,
             created_at=self._clock(),
-            logs=JobLogTail(job_name=job_name, page_limit=self.log_page_limit),
+            logs=JobLogTail(job_name=job_name, page_limit=self.session.log_page_limit),
         )
         st.runs.append(run)
         try:
             call_with_retries(
                 lambda: self.sagemaker_client.create_training_job(**request),
                 what=f"CreateTrainingJob {job_name}",
-                attempts=self.create_attempts,
+                attempts=self.session.create_attempts,
                 sleep=self._sleep,
             )
         except Exception as exc:  # noqa: BLE001 - classified below
@@ -397,9 +324,9 @@ class SageMakerBackend(TrialBackend):
             "trial %d: started SageMaker training job %s (%s x%d%s)",
             trial_id,
             job_name,
-            self.instance_type,
-            self.instance_count,
-            ", spot" if self.use_spot else "",
+            self.spec.instance_type,
+            self.spec.instance_count,
+            ", spot" if self.spec.use_spot else "",
         )
 
     # ------------------------------------------------------------------ polling
@@ -410,7 +337,7 @@ class SageMakerBackend(TrialBackend):
         now = self._clock()
         if run.final_drained or run.create_error:
             return
-        if not force and now - run.last_poll < self.poll_interval:
+        if not force and now - run.last_poll < self.session.poll_interval:
             return
         run.last_poll = now
         try:
@@ -419,7 +346,7 @@ class SageMakerBackend(TrialBackend):
             run.logs.poll(self.logs_client)
             if (
                 run.terminal_seen_at is not None
-                and now - run.terminal_seen_at >= self.final_log_grace_seconds
+                and now - run.terminal_seen_at >= self.session.final_log_grace_seconds
             ):
                 run.logs.finish()
                 run.final_drained = True
@@ -697,7 +624,7 @@ class SageMakerBackend(TrialBackend):
         ``ResumableTuner.save`` calls this after the file was atomically
         replaced, so the object uploaded is always a complete snapshot.
         """
-        if not self.mirror_state or self._results_root is None:
+        if not self.session.mirror_state or self._results_root is None:
             return
         path = Path(self._results_root) / "tuner.dill"
         try:
@@ -714,7 +641,7 @@ class SageMakerBackend(TrialBackend):
     def stop_requested(self, force: bool = False) -> bool:
         """Whether ``syne-autoterm stop`` left the S3 marker (checked every ``stop_check_interval``)."""
         now = self._clock()
-        if not force and now - self._last_stop_check < self.stop_check_interval:
+        if not force and now - self._last_stop_check < self.session.stop_check_interval:
             return False
         self._last_stop_check = now
         bucket, key = _packaging.parse_s3_uri(self.state_s3_uri(STOP_MARKER))
@@ -792,7 +719,7 @@ class SageMakerBackend(TrialBackend):
         return _JobRun(
             job_name=job_name,
             created_at=now,
-            logs=JobLogTail(job_name=job_name, page_limit=self.log_page_limit),
+            logs=JobLogTail(job_name=job_name, page_limit=self.session.log_page_limit),
         )
 
     def _adopt(
@@ -800,7 +727,7 @@ class SageMakerBackend(TrialBackend):
     ) -> int:
         st = _TrialState(checkpoint_s3_uri=self.trial_checkpoint_s3_uri(trial_id))
         if job_name is None:
-            name = make_job_name(self.job_name_prefix, self._run_token, trial_id)
+            name = make_job_name(self.spec.job_name_prefix, self._run_token, trial_id)
             run = self._adopted_run(name, now)
             run.create_error = "no SageMaker job found for this trial after the resume"
             run.sm_status, run.final_drained = "Failed", True
@@ -830,9 +757,11 @@ class SageMakerBackend(TrialBackend):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # States saved before resume support lack these attributes.
-        state.setdefault("mirror_state", False)
-        state.setdefault("stop_check_interval", 30.0)
+        if "spec" not in state:
+            # Saved before the settings were grouped: one attribute per setting.
+            # States saved before resume support also lack ``mirror_state``.
+            state.setdefault("mirror_state", False)
+            state["spec"], state["session"] = spec_from_legacy_state(state)
         state.setdefault("_last_stop_check", float("-inf"))
         state.setdefault("_results_root", None)
         self.__dict__.update(state)
@@ -842,4 +771,4 @@ class SageMakerBackend(TrialBackend):
             self._sleep = time.sleep
 
     def __str__(self) -> str:
-        return f"SageMaker entry_point {Path(self.entry_point).name} on {self.instance_type}"
+        return f"SageMaker entry_point {Path(self.entry_point).name} on {self.spec.instance_type}"
