@@ -223,32 +223,36 @@ def _first_session(jobs: Jobs, proc, run_state, log_reads, keep_old: bool) -> by
     return old_state
 
 
-def _drive_to_the_end(jobs: Jobs, proc, log_reads, timeout: float = 300.0) -> None:
-    """End running jobs one at a time, each once the tuner has fully answered the last.
+def _drive_to_the_end(jobs: Jobs, proc, run: Path, timeout: float = 300.0) -> None:
+    """End running jobs one at a time, each once the rule has decided on the last,
+    and none once it has decided to stop.
 
-    The tuner answers a completion by starting a job and only then asks the
-    stopping rule; its next loop polls the new job. So the next job ends only
-    after that poll (or once the process has exited): no report is left unread.
+    The rule checks every completed count (catch-up checks), and its trace is
+    written before the tuner polls again; a job that ended after the stop
+    decision would be stopped with its report unread, as in any tuner. So the
+    next job ends only once the trace holds a check of every report so far.
     """
+
+    def last_check() -> dict:
+        trace = run / cli.TRACE_FILE
+        records = read_trace(trace) if trace.exists() else []
+        return records[-1] if records else {}
+
     deadline = time.time() + timeout
     while proc.poll() is None:
         assert time.time() < deadline, "the resumed run did not end"
+        if last_check().get("stop") is True:
+            time.sleep(0.05)
+            continue
         running = [t for t in sorted(jobs.names) if t not in jobs.reports]
         if not running:
             time.sleep(0.05)
             continue
-        created = len(jobs.streams)
-        t0 = time.time()
         jobs.finish(running[0])
-
-        def answered() -> bool:
-            if len(jobs.streams) == created:
-                return False
-            newest = jobs.streams[max(jobs.streams)]
-            return any(t >= t0 and s == newest for t, s in log_reads)
-
+        reported = len(jobs.reports)
         end = time.time() + 60  # generous: a loaded 2-core CI machine answers slowly
-        while proc.poll() is None and not answered() and time.time() < end:
+        while (proc.poll() is None and time.time() < end
+               and (last_check().get("n_completed") or 0) < reported):
             time.sleep(0.02)
 
 
@@ -333,7 +337,7 @@ def test_sigkill_mid_run_then_resume_loses_nothing(aws, tmp_path, log_reads, tun
         (run / "tuner.dill").write_bytes(old_state)
         results_before = (run / "results.csv.zip").read_bytes()
         resumed = _start(cmd + ["tune", "--resume", run.name], env, tmp_path, log)
-        _drive_to_the_end(jobs, resumed, log_reads)
+        _drive_to_the_end(jobs, resumed, run)
         assert resumed.returncode == 0, log.read_text()[-3000:]
         text = log.read_text()
         assert "re-attached to 5 trial job(s) [1, 2, 3, 4, 5], 1 created after" in text, text[
@@ -382,7 +386,7 @@ def test_remote_tuner_job_restarted_after_a_checkpoint_resumes(aws, tmp_path, lo
         key = f"runs/{run.name}/state/tuner.dill"
         assert clients["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read()
         restarted = _start(cmd, env, code, log)
-        _drive_to_the_end(jobs, restarted, log_reads)
+        _drive_to_the_end(jobs, restarted, run)
         text = log.read_text()
         assert restarted.returncode == 0, text[-3000:]
         assert f"resuming {run.name} from its checkpoint" in text
