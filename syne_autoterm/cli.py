@@ -370,12 +370,14 @@ def _budget_reason(args: argparse.Namespace, stop: AnyOf, tuner: Any) -> str:
 
 def _finish(out_dir: Path, name: str, meta: dict, history: list, seconds: float | None,
             budget_reason: str | None) -> int:
-    from syne_tune.experiments import load_experiment
-
+    from .compare import load_results
     from .plot import plot_decisions
     from .report import completed_trials, format_summary, incumbent_curve, summarize
 
-    results = load_experiment(name).results
+    try:  # with how each trial ended (the saved tuner's statuses), as the rule counted them
+        results, _ = load_results(name)
+    except FileNotFoundError:
+        results = None
     resource = (meta.get("resource_attr"), meta.get("max_resource"))
     summary = summarize(results, history, meta["metric"], meta["mode"], meta["fold_metrics"],
                         meta.get("test_metric"), seconds, budget_reason, *resource)

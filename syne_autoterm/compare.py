@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .completed import completed_trials
 from .evidence import Evidence, FoldSpec, check_mode
 from .stopping import AutoTermination, StoppingRule
 from .stopping.outcome import ryc
@@ -180,30 +181,6 @@ def load_results(experiment: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, d
     return results, dict(result.metadata or {})
 
 
-def completed_trials(results: pd.DataFrame, metric: str, only_completed: bool = True) -> pd.DataFrame:
-    """Last reported row of every completed trial, in completion order.
-
-    Completion time is the trial's last ``st_tuner_time`` (row order when the
-    column is missing); with ``only_completed``, only trials that ended
-    ``Completed`` count (``st_final_status`` from the saved tuner when
-    available, else any ``st_status`` row saying so).
-    """
-    if "trial_id" not in results.columns:
-        raise ValueError("results have no 'trial_id' column: not a Syne Tune results table")
-    if metric not in results.columns:
-        raise ValueError(f"metric {metric!r} not in the results columns {list(results.columns)}")
-    df = results.reset_index(drop=True).copy()
-    df["_row"] = np.arange(len(df))
-    time_col = "st_tuner_time" if "st_tuner_time" in df.columns else "_row"
-    df = df.sort_values([time_col, "_row"], kind="stable")
-    last = df.groupby("trial_id", sort=False).tail(1)
-    status_col = "st_final_status" if "st_final_status" in df.columns else "st_status"
-    if only_completed and status_col in df.columns:
-        done = set(df.loc[df[status_col].astype(str) == "Completed", "trial_id"])
-        last = last[last["trial_id"].isin(done)]
-    return last.sort_values([time_col, "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
-
-
 def _config_keys(results: pd.DataFrame) -> list[str]:
     return [c[len("config_"):] for c in results.columns if c.startswith("config_")]
 
@@ -223,7 +200,7 @@ def experiment_evidence(
     ``test_metric`` is given, ``cost`` (each trial's compute: ``cost_metric``,
     else ``st_worker_time`` when reported).
     """
-    rows = completed_trials(results, metric, only_completed)
+    rows = completed_trials(results, metric, only_completed=only_completed)
     keys = _config_keys(rows)
     spec = FoldSpec(fold_metrics)
     values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .completed import completed_trials as _completed_trials
 from .error import EvidenceError, nadeau_bengio_error
 from .evidence import fold_names_from_prefix
 
@@ -34,28 +35,19 @@ class Summary:
 
 
 def completed_trials(
-    results: pd.DataFrame,
+    results: pd.DataFrame | None,
     metric: str,
     resource_attr: str | None = None,
     max_resource: float | None = None,
 ) -> pd.DataFrame:
-    """Last reported row of every trial that reported ``metric``, in reporting order.
+    """The completed trials of :func:`syne_autoterm.completed.completed_trials`.
 
-    With ``resource_attr``/``max_resource`` (multi-fidelity), only rows at the
-    maximum resource count: a trial ASHA stopped after one fold is no result.
+    Why a wrapper: a summary of a run without results (or without the metric)
+    is an empty summary, not an error.
     """
-    if results is None or len(results) == 0 or metric not in results:
+    if results is None or len(results) == 0 or metric not in results or "trial_id" not in results:
         return pd.DataFrame()
-    if resource_attr and max_resource is not None and resource_attr in results:
-        results = results[pd.to_numeric(results[resource_attr], errors="coerce") >= max_resource]
-    # ``st_status`` is the status when a row was reported (InProgress for a
-    # trial's only report), so it cannot tell completed trials apart.
-    df = results.dropna(subset=[metric])
-    time_col = next((c for c in ("st_tuner_time", "st_worker_timestamp") if c in df), None)
-    last = df.groupby("trial_id", sort=False).tail(1)
-    if time_col is not None:
-        last = last.sort_values([time_col, "trial_id"], kind="stable")
-    return last.reset_index(drop=True)
+    return _completed_trials(results, metric, resource_attr, max_resource)
 
 
 def incumbent_curve(
