@@ -534,7 +534,7 @@ def _rule_saved_with(name: str) -> Any:
 def _metadata_of_any(exp: Any, rule: Any, arg: str) -> dict:
     """What ``_finish`` needs, for an experiment not started by ``syne-autoterm tune``."""
     md = exp.metadata if isinstance(exp.metadata, dict) else {}
-    kwargs = md.get("scheduler_kwargs") if isinstance(md.get("scheduler_kwargs"), dict) else {}
+    kwargs: dict = md["scheduler_kwargs"] if isinstance(md.get("scheduler_kwargs"), dict) else {}
     metric, mode = getattr(rule, "metric", None), getattr(rule, "mode", None)
     if metric is None:
         metrics = kwargs.get("metrics") or [kwargs.get("metric")]

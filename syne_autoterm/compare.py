@@ -370,7 +370,7 @@ def compare_experiment(
     rows = []
     for name in rules:
         res = outcomes[name]
-        row = {"rule": name}
+        row: dict[str, Any] = {"rule": name}
         row.update(_outcome(evidence, res.n_stop, res.fired, test_sign))
         secs = [float(r.get("seconds", 0.0)) for r in res.history]
         row["checks"] = len(res.history)

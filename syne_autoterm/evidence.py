@@ -171,6 +171,9 @@ def fold_names_from_prefix(prefix: str, keys: Iterable[str]) -> list[str]:
 class FoldSpec:
     """Which reported metrics hold a trial's per-fold validation scores."""
 
+    prefix: str | None
+    names: tuple[str, ...]
+
     def __init__(self, fold_metrics: str | Sequence[str] | None):
         if fold_metrics is None:
             self.prefix, self.names = None, ()
@@ -446,7 +449,7 @@ class EvidenceCollector:
             self._problem(
                 "below-max-resource",
                 f"trial {tid} completed at {self.resource_attr}="
-                f"{row.get(self.resource_attr)!r} < max_resource {self.max_resource}: "
+                f"{self._level(row)!r} < max_resource {self.max_resource}: "
                 "not evidence (only results at the maximum resource count)",
             )
         return False

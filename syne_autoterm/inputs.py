@@ -75,8 +75,10 @@ def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | Non
             "trials stopped early by the scheduler do not count")))
         full = [(t, r) for t, r in finished if at_max_resource(r.get(attr), top)]
         if not full:
-            return problems if any(k != "input-multi-fidelity" for k, _ in problems) else \
-                _pending(rule, problems)
+            if any(k != "input-multi-fidelity" for k, _ in problems):
+                return problems
+            _pending(rule, problems)
+            return None
     problems += _estimator_problems(rule, full[0][0], full[0][1], config_keys)
     return problems
 

@@ -14,7 +14,7 @@ draws this figure for a rule after ``tuner.run()``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 def plot_decisions(
     history: Sequence[dict],
     out_path: str | Path,
-    incumbent_curve: dict[str, Sequence[float]] | None = None,
+    incumbent_curve: Mapping[str, Sequence[float]] | None = None,
     title: str = "",
     metric: str = "error",
     warm_up: int | None = None,

@@ -56,13 +56,17 @@ def incumbent_curve(
     """Validation (and test) value of the incumbent after each completed trial."""
     sign = 1.0 if mode == "min" else -1.0
     values = sign * trials[metric].to_numpy(dtype=float)
-    best_idx, best, curve = [], math.inf, {"n": [], "validation": [], "test": []}
+    best_idx: int | None = None
+    best = math.inf
+    curve: dict[str, list[float]] = {"n": [], "validation": [], "test": []}
     for i, v in enumerate(values):
         if np.isfinite(v) and v < best:
             best, best_idx = v, i
         curve["n"].append(i + 1)
-        curve["validation"].append(np.nan if best_idx == [] else float(trials[metric].iloc[best_idx]))
-        if test_metric and test_metric in trials and best_idx != []:
+        curve["validation"].append(
+            np.nan if best_idx is None else float(trials[metric].iloc[best_idx])
+        )
+        if test_metric and test_metric in trials and best_idx is not None:
             curve["test"].append(float(trials[test_metric].iloc[best_idx]))
         else:
             curve["test"].append(np.nan)

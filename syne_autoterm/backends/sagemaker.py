@@ -699,10 +699,10 @@ class SageMakerBackend(TrialBackend):
         adopted: list[int] = []
         for job in find_run_jobs(self.sagemaker_client, self._run_token, self.tuner_name, known):
             if job.trial_id < len(self.trial_ids):
-                st = self._trials.get(job.trial_id)
-                if st is not None and job.attempt == len(st.runs):
-                    st.runs.append(self._adopted_run(job.job_name, now))
-                    st.override = None
+                state = self._trials.get(job.trial_id)
+                if state is not None and job.attempt == len(state.runs):
+                    state.runs.append(self._adopted_run(job.job_name, now))
+                    state.override = None
                     logger.warning("re-attached job %s (trial %d)", job.job_name, job.trial_id)
                 continue
             while len(self.trial_ids) < job.trial_id:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,11 @@ from ..regret import PosteriorError, beta_schedule, regret_bound, top_n_mask
 from ._check import Check, Continue
 from .arguments import MAX_SEED
 from .error_estimators import trial_noise
+
+if TYPE_CHECKING:
+    from ..probabilistic import PathSampling
+    from ..regret import DomainSearch
+    from .error_estimators import ErrorEstimator
 
 __all__ = ["GPData", "GPSteps", "check_config_space"]
 
@@ -94,6 +99,30 @@ class GPSteps:
     """
 
     _fitters: dict[str, Any]
+
+    if TYPE_CHECKING:  # what AutoTermination provides (settings, base-class state, methods)
+        metric: str
+        scheduler: Any
+        config_space: dict | None
+        warm_up: int
+        posterior: str
+        seed: int
+        bound: str
+        domain_search: DomainSearch  # never None once validated (None means the default)
+        path_sampling: PathSampling
+        top_ratio: float
+        top_min: int
+        refit_growth: float
+        gp_noise: str
+        delta: float
+        beta_scale: float
+
+        @property
+        def error_model(self) -> ErrorEstimator: ...
+
+        def log_problem(self, kind: str, message: str) -> None: ...
+
+        def _fold_noise(self, evidence: Evidence, usable: np.ndarray) -> np.ndarray: ...
 
     def _use_botorch(self) -> bool:
         return uses_botorch(self.posterior, self.scheduler)

@@ -138,7 +138,7 @@ def trial_noise(estimator: ErrorEstimator, evidence: Evidence, usable: np.ndarra
                 audit: FoldAudit | None) -> np.ndarray:
     """Per-trial error variances; trials without a usable estimate get the median."""
     noise = np.full(len(evidence), np.nan)
-    for i in np.flatnonzero(usable):
+    for i in np.flatnonzero(usable).tolist():
         if audit is not None and not audit.usable(i):
             continue
         try:

@@ -182,7 +182,12 @@ class SyneTunePlateau(BaselineRule):
 # ------------------------------------------------------------------ Optuna
 def optuna_distributions(config_space: Mapping[str, Any]) -> dict:
     """Optuna distributions of a Syne Tune config space (constants are left out)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.distributions import (
+        BaseDistribution,
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
     from syne_tune.config_space import (
         Categorical,
         Domain,
@@ -192,7 +197,7 @@ def optuna_distributions(config_space: Mapping[str, Any]) -> dict:
         is_log_space,
     )
 
-    out = {}
+    out: dict[str, BaseDistribution] = {}
     for name, dom in config_space.items():
         if not isinstance(dom, Domain):
             continue
@@ -238,13 +243,14 @@ class _OptunaStudyRule(BaselineRule):
     """An in-memory Optuna study mirroring the evidence (extended when the evidence grows)."""
 
     _transient: ClassVar[dict[str, Any]] = {"_study": None, "_study_key": tuple, "_median": dict}
+    _study_key: tuple
 
     def __init__(self, metric, mode, fold_metrics, config_space, scheduler, warm_up, seed, **kwargs):
         super().__init__(metric, mode, fold_metrics, warm_up, scheduler=scheduler,
                          config_space=config_space, **kwargs)
         self.seed = int(seed)
         self._study = None
-        self._study_key: tuple = ()
+        self._study_key = ()
 
     def _frozen_trial(self, optuna, distributions, config, value, folds):
         params = {k: config[k] for k in distributions}
@@ -314,7 +320,8 @@ class OptunaTerminator(_OptunaStudyRule):
 
             improvement = _Recorder(RegretBoundEvaluator(seed=self.seed + n))
             error = _Recorder(CrossValidationErrorEvaluator())
-            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)
+            # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
+            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
             stop = bool(terminator.should_terminate(study))
         details = {"regret_bound": improvement.last, "threshold": error.last}
         return Decision(stop, f"Optuna Terminator: regret bound {improvement.last} vs CV error "
@@ -377,7 +384,8 @@ class OptunaEMMR(_OptunaStudyRule):
 
             improvement = _Recorder(EMMREvaluator(self.deterministic_objective, seed=self.seed + n))
             error = _Recorder(self._median_evaluator(evidence))
-            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)
+            # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
+            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
             stop = bool(terminator.should_terminate(study))
         details = {"emmr": improvement.last, "threshold": error.last}
         return Decision(stop, f"Optuna EMMR {improvement.last} vs median threshold {error.last}: "
