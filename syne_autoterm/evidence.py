@@ -252,9 +252,7 @@ def fold_array(scores: Any) -> np.ndarray:
     return to_float_array(scores)
 
 
-def audit_folds(
-    folds: Sequence[Any], expected: int | None = None, min_count: int = 2
-) -> FoldAudit:
+def audit_folds(folds: Sequence[Any], expected: int | None = None, min_count: int = 2) -> FoldAudit:
     """Check every trial's fold scores against the common count (see :class:`FoldAudit`)."""
     arrays = [fold_array(f) for f in folds]
     counts = tuple(int(a.size) for a in arrays)

@@ -93,8 +93,12 @@ def summarize(
         reason = budget_reason or "the stopping rule did not fire; the trial budget ended the job"
         by_rule = False
     summary = Summary(
-        n_completed=len(trials), stop_reason=reason, stopped_by_rule=by_rule,
-        wallclock_seconds=wallclock_seconds, best_trial_id=None, metric=metric,
+        n_completed=len(trials),
+        stop_reason=reason,
+        stopped_by_rule=by_rule,
+        wallclock_seconds=wallclock_seconds,
+        best_trial_id=None,
+        metric=metric,
     )
     if len(trials) == 0:
         return summary
@@ -105,14 +109,20 @@ def summarize(
     best = trials.iloc[int(np.nanargmin(np.where(np.isfinite(objective), objective, np.inf)))]
     summary.best_trial_id = int(best["trial_id"])
     # Constants of the config space (dataset, model, folds, ...) are not tuned.
-    tuned = [c for c in trials.columns
-             if c.startswith("config_") and (len(trials) == 1 or trials[c].nunique() > 1)]
-    summary.best_config = {c[len("config_"):]: _plain(best[c]) for c in tuned}
+    tuned = [
+        c
+        for c in trials.columns
+        if c.startswith("config_") and (len(trials) == 1 or trials[c].nunique() > 1)
+    ]
+    summary.best_config = {c[len("config_") :]: _plain(best[c]) for c in tuned}
     summary.best_value = float(best[metric])
     # the rule's own estimate (its estimator, ddof and ratio) when a check saw this incumbent
-    own = [r["stat_error"] for r in history
-           if r.get("incumbent_trial_id") == summary.best_trial_id
-           and isinstance(r.get("stat_error"), (int, float))]
+    own = [
+        r["stat_error"]
+        for r in history
+        if r.get("incumbent_trial_id") == summary.best_trial_id
+        and isinstance(r.get("stat_error"), (int, float))
+    ]
     if own:
         summary.best_stat_error = float(own[-1])
     elif fold_prefix:

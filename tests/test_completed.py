@@ -45,10 +45,17 @@ def _table(final_status: bool) -> pd.DataFrame:
         for k, (error, epoch) in enumerate(reports):
             t += 1.0
             last = k == len(reports) - 1
-            rows.append({"trial_id": tid, "error": error, "epoch": epoch, "st_tuner_time": t,
-                         "st_status": ended if last and ended != "Stopped" else "InProgress",
-                         "st_decision": "STOP" if last and ended == "Stopped" else "CONTINUE",
-                         "config_x": float(tid)})
+            rows.append(
+                {
+                    "trial_id": tid,
+                    "error": error,
+                    "epoch": epoch,
+                    "st_tuner_time": t,
+                    "st_status": ended if last and ended != "Stopped" else "InProgress",
+                    "st_decision": "STOP" if last and ended == "Stopped" else "CONTINUE",
+                    "config_x": float(tid),
+                }
+            )
     df = pd.DataFrame(rows)
     if final_status:
         df["st_final_status"] = df["trial_id"].map({t: e for t, _, e in TRIALS})
@@ -56,10 +63,24 @@ def _table(final_status: bool) -> pd.DataFrame:
 
 
 def _online(resource: tuple) -> list[int]:
-    collector = EvidenceCollector("error", "min", FoldSpec(None), config_keys=["x"],
-                                  resource_attr=resource[0], max_resource=resource[1])
-    rows = {tid: {"trial_id": tid, "status": ended, "x": float(tid), "error": reports[-1][0],
-                  "epoch": reports[-1][1]} for tid, reports, ended in TRIALS}
+    collector = EvidenceCollector(
+        "error",
+        "min",
+        FoldSpec(None),
+        config_keys=["x"],
+        resource_attr=resource[0],
+        max_resource=resource[1],
+    )
+    rows = {
+        tid: {
+            "trial_id": tid,
+            "status": ended,
+            "x": float(tid),
+            "error": reports[-1][0],
+            "epoch": reports[-1][1],
+        }
+        for tid, reports, ended in TRIALS
+    }
     collector.update(_Status(rows))
     return list(collector.evidence().trial_ids)
 
@@ -84,11 +105,20 @@ def test_summary_counts_what_the_rule_counted():
     assert summary.n_completed == 3 and summary.best_trial_id == 5
 
 
-@pytest.mark.parametrize(("status", "level", "top", "counts"), [
-    ("Completed", None, None, True), ("Stopped", None, None, False),
-    ("Failed", None, None, False), ("InProgress", None, None, False),
-    ("Completed", 3, 3, True), ("Stopped", 3.0, 3, True), ("Stopped", 1, 3, False),
-    ("Completed", 1, 3, False), ("Completed", None, 3, False), ("Failed", 3, 3, False),
-])
+@pytest.mark.parametrize(
+    ("status", "level", "top", "counts"),
+    [
+        ("Completed", None, None, True),
+        ("Stopped", None, None, False),
+        ("Failed", None, None, False),
+        ("InProgress", None, None, False),
+        ("Completed", 3, 3, True),
+        ("Stopped", 3.0, 3, True),
+        ("Stopped", 1, 3, False),
+        ("Completed", 1, 3, False),
+        ("Completed", None, 3, False),
+        ("Failed", 3, 3, False),
+    ],
+)
 def test_one_definition(status, level, top, counts):
     assert counts_as_completed(status, level, top) is counts

@@ -243,7 +243,9 @@ def copy_prefix(s3_client: Any, src_uri: str, dst_uri: str) -> int:
         call_with_retries(
             partial(
                 s3_client.copy_object,
-                Bucket=dst_bucket, Key=target, CopySource={"Bucket": src_bucket, "Key": key},
+                Bucket=dst_bucket,
+                Key=target,
+                CopySource={"Bucket": src_bucket, "Key": key},
             ),
             what=f"copy s3://{src_bucket}/{key}",
         )
