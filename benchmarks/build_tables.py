@@ -248,7 +248,10 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} logical cores, {platform.platform()}, Python {platform.python_version()}"
+    return (
+        f"{platform.node()}: {cpu}, {os.cpu_count()} logical cores, {platform.platform()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _write_readme(args: argparse.Namespace, tasks: list[Task], started: str, state: str) -> None:

@@ -559,8 +559,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not leave.empty:
             leave.to_csv(f"{args.out}_leave_out.csv", index=False, float_format="%.5g")
         runs = per_run.drop_duplicates(["dataset", "model", "seed"]) if not per_run.empty else None
+        counts = runs.model.value_counts().sort_index().items() if runs is not None else []
         head = (
-            f"Runs: {len(runs)} ({', '.join(f'{m} {n}' for m, n in runs.model.value_counts().sort_index().items())}); "
+            f"Runs: {len(runs)} ({', '.join(f'{m} {n}' for m, n in counts)}); "
             if runs is not None
             else ""
         ) + f"settings: {summary.method.nunique()}.\n\n"

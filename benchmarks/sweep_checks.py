@@ -9,7 +9,8 @@ scales would need checks past the scale-1 stop, which were not logged, so they
 are not produced. Method names are ``autoterm_<decay>`` (decay = 0.21 x
 error_scale), the paper bound's family in ``frontier``.
 
-    python -m benchmarks.sweep_checks benchmarks/results/paper_replay/autoterm_checks_seeds0-9.csv.gz \\
+    python -m benchmarks.sweep_checks \\
+        benchmarks/results/paper_replay/autoterm_checks_seeds0-9.csv.gz \\
         --runs benchmarks/paper_runs --out benchmarks/results/frontier/paper/per_run_paper_bound.csv
 """
 

@@ -156,7 +156,10 @@ def method_names() -> list[str]:
 
 
 def run_cheap(evidence: Evidence, first: int, last: int) -> dict[str, tuple[int, bool, tuple]]:
-    """Every cheap family's settings and the oracles on one run: name -> (n_stop, fired, history)."""
+    """Every cheap family's settings and the oracles on one run.
+
+    Returns name -> (n_stop, fired, history).
+    """
     out: dict[str, tuple[int, bool, tuple]] = {}
     for sweep in cheap_sweeps():
         for name, res in run_sweep(sweep, evidence, first, last).items():

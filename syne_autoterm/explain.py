@@ -43,7 +43,8 @@ def explain_history(
 ) -> str:
     """A few lines: the decision (or why there is none yet), and the evidence behind it.
 
-    :param history: the rule's records (``rule.history`` or :func:`~syne_autoterm.trace.read_trace`).
+    :param history: the rule's records (``rule.history`` or
+        :func:`~syne_autoterm.trace.read_trace`).
     :param rule: the rule, for its name and warm-up (optional).
     :param budget_reason: what ended the job when the rule did not (optional).
     """

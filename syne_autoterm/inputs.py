@@ -71,8 +71,8 @@ def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | Non
                 "input-metric",
                 (
                     f"trial {tid} finished without reporting the tuned metric '{rule.metric}' (it "
-                    f"reported: {_listing(reported)}): no trial is evidence and the rule can never stop; "
-                    f"pass metric= the name your script reports"
+                    f"reported: {_listing(reported)}): no trial is evidence and the rule can "
+                    "never stop; pass metric= the name your script reports"
                 ),
             )
         )
@@ -85,8 +85,9 @@ def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | Non
                     "input-resource",
                     (
                         f"resource_attr '{attr}' is not in trial {tid}'s results (it reported: "
-                        f"{_listing(reported)}): no trial counts as full fidelity; pass resource_attr= the "
-                        "attribute your script reports (e.g. epoch) and max_resource= its last value"
+                        f"{_listing(reported)}): no trial counts as full fidelity; pass "
+                        "resource_attr= the attribute your script reports (e.g. epoch) and "
+                        "max_resource= its last value"
                     ),
                 )
             )
@@ -95,8 +96,8 @@ def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | Non
                 "input-multi-fidelity",
                 (
                     f"multi-fidelity: only trials that reach {attr} = {top:g} are evidence, so no "
-                    f"decision before {rule.warm_up} of them have completed (warm_up={rule.warm_up}); "
-                    "trials stopped early by the scheduler do not count"
+                    f"decision before {rule.warm_up} of them have completed "
+                    f"(warm_up={rule.warm_up}); trials stopped early by the scheduler do not count"
                 ),
             )
         )
@@ -133,10 +134,10 @@ def _estimator_problems(
             (
                 "input-n-val",
                 (
-                    f"error_estimator='binomial' needs the validation-set size as metric '{n_val}', "
-                    f"which trial {tid} did not report (it reported: {_listing(reported)}): report it "
-                    f"(Reporter()(..., {n_val}=len(y_val))), pass n_val_metric= its name, or pass "
-                    "threshold= a fixed bound"
+                    "error_estimator='binomial' needs the validation-set size as metric "
+                    f"'{n_val}', which trial {tid} did not report (it reported: "
+                    f"{_listing(reported)}): report it (Reporter()(..., {n_val}=len(y_val))), "
+                    "pass n_val_metric= its name, or pass threshold= a fixed bound"
                 ),
             )
         ]
@@ -153,10 +154,11 @@ def _estimator_problems(
         (
             "input-folds",
             (
-                f"trial {tid} reported no {what} {wanted} (it reported: {_listing(reported)}): the "
-                f"incumbent's statistical error cannot be estimated, so {rule.name} will never stop by "
-                "it. Report them, or pass fold_metrics= the names you report, threshold= a fixed bound "
-                f"in '{rule.metric}' units, or error_estimator='binomial' (with n_val)"
+                f"trial {tid} reported no {what} {wanted} (it reported: {_listing(reported)}): "
+                f"the incumbent's statistical error cannot be estimated, so {rule.name} will "
+                "never stop by it. Report them, or pass fold_metrics= the names you report, "
+                f"threshold= a fixed bound in '{rule.metric}' units, or "
+                "error_estimator='binomial' (with n_val)"
             ),
         )
     ]

@@ -9,7 +9,10 @@ import pytest
 
 @pytest.fixture
 def run_cli(child_env, tmp_path):
-    """``run(args, timeout)``: this checkout's CLI in a subprocess in tmp_path, runs in tmp_path/st."""
+    """``run(args, timeout)``: this checkout's CLI in a subprocess in tmp_path.
+
+    Runs are stored in tmp_path/st.
+    """
 
     def run(args, timeout=600):
         return subprocess.run(

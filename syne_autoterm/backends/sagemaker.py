@@ -639,7 +639,10 @@ class SageMakerBackend(TrialBackend):
         return uri
 
     def stop_requested(self, force: bool = False) -> bool:
-        """Whether ``syne-autoterm stop`` left the S3 marker (checked every ``stop_check_interval``)."""
+        """Whether ``syne-autoterm stop`` left the S3 marker.
+
+        Checked at most every ``stop_check_interval`` seconds unless ``force``.
+        """
         now = self._clock()
         if not force and now - self._last_stop_check < self.session.stop_check_interval:
             return False

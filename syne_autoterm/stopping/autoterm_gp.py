@@ -279,7 +279,7 @@ class GPSteps:
         return GPData(encoder, usable, top, features_all[top], noise, beta)
 
     def _fit_bound(self, evidence: Evidence, data: GPData, check: Check) -> tuple[Any, Any, float]:
-        """``(bound, fitter, jitter)``: the first fit in :meth:`_fit_attempts` whose bound is finite.
+        """``(bound, fitter, jitter)``: the first fit of :meth:`_fit_attempts` with a finite bound.
 
         The hyperparameters are optimised only at the refit points of the schedule
         (:func:`~syne_autoterm.posterior.refit_point`); in between the primary fit
