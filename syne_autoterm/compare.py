@@ -219,14 +219,20 @@ def experiment_evidence(
     test_metric: str | None = None,
     only_completed: bool = True,
     cost_metric: str | None = None,
+    resource_attr: str | None = None,
+    max_resource: float | None = None,
 ) -> tuple[Evidence, pd.DataFrame]:
     """Evidence of the completed trials of a results table (and those rows).
 
     Extras: ``st_tuner_time`` when present, ``test`` (the test metric) when
     ``test_metric`` is given, ``cost`` (each trial's compute: ``cost_metric``,
-    else ``st_worker_time`` when reported).
+    else ``st_worker_time`` when reported). ``resource_attr``/``max_resource``:
+    a multi-fidelity run, whose trials count as the online rule counted them
+    (see :func:`syne_autoterm.completed.completed_trials`).
     """
-    rows = completed_trials(results, metric, only_completed=only_completed)
+    rows = completed_trials(
+        results, metric, resource_attr, max_resource, only_completed=only_completed
+    )
     keys = _config_keys(rows)
     spec = FoldSpec(fold_metrics)
     values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
@@ -342,6 +348,8 @@ def compare_experiment(
     peers: bool = False,
     share_bound: bool = True,
     only_completed: bool = True,
+    resource_attr: str | None = None,
+    max_resource: float | None = None,
 ) -> pd.DataFrame:
     """Replay stopping rules on a stored Syne Tune experiment; one row per rule setting.
 
@@ -362,6 +370,9 @@ def compare_experiment(
         training time) for ``cost_saved``; default ``st_worker_time`` when reported.
     :param share_bound: AutoTermination objects that differ only in
         ``error_scale`` are replayed once (see :func:`replay_scales`).
+    :param resource_attr, max_resource: a multi-fidelity run (e.g. ASHA's
+        ``time_attr``/``max_t``): only trials that reached ``max_resource`` count,
+        as they did for the rule online.
     :return: DataFrame with ``rule, stopped, stop_trial_count, n_trials,
         trials_saved, trials_saved_frac, metric_at_stop, metric_final,
         metric_change, metric_rel_change, [test_at_stop, test_final,
@@ -387,7 +398,15 @@ def compare_experiment(
     if config_space is None:
         config_space = _config_space_from_metadata(meta)
     evidence, _ = experiment_evidence(
-        results, metric, mode, fold_metrics, test_metric, only_completed, cost_metric
+        results,
+        metric,
+        mode,
+        fold_metrics,
+        test_metric,
+        only_completed,
+        cost_metric,
+        resource_attr,
+        max_resource,
     )
     if rules is None:
         from .stopping.registry import default_rules

@@ -99,6 +99,13 @@ def test_summary_replay_and_online_count_the_same_trials(resource, final_status)
     assert math.isnan(done.set_index("trial_id").loc[2, "error"])
 
 
+def test_replayed_evidence_of_a_multi_fidelity_run_is_the_online_evidence():
+    evidence, _ = compare.experiment_evidence(
+        _table(True), "error", fold_metrics=None, resource_attr="epoch", max_resource=3
+    )
+    assert list(evidence.trial_ids) == _online(("epoch", 3))
+
+
 def test_summary_counts_what_the_rule_counted():
     summary = report.summarize(_table(True), [], "error", fold_prefix=None, test_metric=None)
     # before: 6 trials, the best the failed trial 3 (0.05) and trial 2 at 0.20
