@@ -63,8 +63,9 @@ def round_significant(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
-def table_files(tables: Path, datasets: Sequence[str] | None = None,
-                models: Sequence[str] | None = None) -> list[Path]:
+def table_files(
+    tables: Path, datasets: Sequence[str] | None = None, models: Sequence[str] | None = None
+) -> list[Path]:
     """The ``<dataset>__<model>.csv.gz`` tables under ``tables``, restricted to the given
     datasets and models when given, in name order."""
     out = []
@@ -160,6 +161,7 @@ def standard_error(values: Any) -> float:
 
 def markdown_rows(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     """The lines of a GitHub markdown table: ``| a | b |``, ``|---|---|``, then the rows."""
+
     def line(cells: Sequence[Any]) -> str:
         return "| " + " | ".join(str(c) for c in cells) + " |"
 

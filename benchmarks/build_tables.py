@@ -144,7 +144,10 @@ def _evaluate(
 
 def rounded_configs(model: str, n: int, seed: int) -> list[dict[str, Any]]:
     configs = sobol_configs(search_space(model), n, seed)
-    return [{k: (v if isinstance(v, int) else round_significant(v)) for k, v in c.items()} for c in configs]
+    return [
+        {k: (v if isinstance(v, int) else round_significant(v)) for k, v in c.items()}
+        for c in configs
+    ]
 
 
 def _row(
@@ -168,8 +171,9 @@ def _flush(task: Task) -> None:
     """Merge buffered rows into the task's table atomically (tmp + rename)."""
     if not task.buffer:
         return
-    table = pd.concat([read_table_or_empty(task.path), pd.DataFrame(task.buffer)],
-                      ignore_index=True)
+    table = pd.concat(
+        [read_table_or_empty(task.path), pd.DataFrame(task.buffer)], ignore_index=True
+    )
     table = table.drop_duplicates("config_id", keep="last").sort_values("config_id")
     write_csv(table, task.path, float_format=f"%.{SIGNIFICANT_DIGITS}g")
     task.done.update(int(r["config_id"]) for r in task.buffer)
@@ -244,7 +248,10 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} logical cores, {platform.platform()}, Python {platform.python_version()}"
+    return (
+        f"{platform.node()}: {cpu}, {os.cpu_count()} logical cores, {platform.platform()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _write_readme(args: argparse.Namespace, tasks: list[Task], started: str, state: str) -> None:
@@ -287,12 +294,22 @@ def _write_readme(args: argparse.Namespace, tasks: list[Task], started: str, sta
                 commands.append(entry["command"])
             built_by = f"[{commands.index(entry['command']) + 1}]"
             lines.append(
-                _readme_row(path, f"`{entry['spec']}`", entry["shape"], entry["metric"],
-                            str(entry["n_configs"]), built_by)
+                _readme_row(
+                    path,
+                    f"`{entry['spec']}`",
+                    entry["shape"],
+                    entry["metric"],
+                    str(entry["n_configs"]),
+                    built_by,
+                )
             )
         else:  # built before builds.csv existed: commands in benchmarks/results/README.md
             lines.append(_readme_row(path, "(earlier run)", "-", "-", "?", "-"))
-    lines += ["", f"Commands (from `{MANIFEST}`; earlier runs: `benchmarks/results/README.md`):", ""]
+    lines += [
+        "",
+        f"Commands (from `{MANIFEST}`; earlier runs: `benchmarks/results/README.md`):",
+        "",
+    ]
     lines += [f"{i}. `{command}`" for i, command in enumerate(commands, 1)]
     readme = args.out / "README.md"
     tmp = readme.with_name("README.md.tmp")
@@ -327,9 +344,7 @@ def _record_build(
     )
 
 
-def _readme_row(
-    path: Path, spec: str, shape: str, metric: str, target: str, built_by: str
-) -> str:
+def _readme_row(path: Path, spec: str, shape: str, metric: str, target: str, built_by: str) -> str:
     table = read_table_or_empty(path)
     done = len(table)
     mean_time = f"{table['elapsed_time'].mean():.2f}" if done else "-"
@@ -366,7 +381,8 @@ def _now() -> str:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.build_tables", description=__doc__.split("\n")[0])
+        prog="python -m benchmarks.build_tables", description=__doc__.split("\n")[0]
+    )
     parser.add_argument(
         "--datasets", nargs="+", default=list(DEVELOPMENT_SUITE), help="dataset specs"
     )

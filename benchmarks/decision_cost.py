@@ -91,20 +91,26 @@ def make_methods(space: dict) -> dict:
 
     return {
         # the default (probabilistic bound) and the paper's bound, on each posterior path
-        "autoterm_botorch": lambda: AutoTermination("loss", "min", "fold_", config_space=space,
-                                                    posterior="botorch"),
-        "autoterm_sklearn": lambda: AutoTermination("loss", "min", "fold_", config_space=space,
-                                                    posterior="sklearn"),
+        "autoterm_botorch": lambda: AutoTermination(
+            "loss", "min", "fold_", config_space=space, posterior="botorch"
+        ),
+        "autoterm_sklearn": lambda: AutoTermination(
+            "loss", "min", "fold_", config_space=space, posterior="sklearn"
+        ),
         # the GP's hyperparameters optimised at every check (refit_growth=1.0): the cost of
         # a check at a refit point; the default rows keep them between points (1.1)
         "autoterm_botorch_everyfit": lambda: AutoTermination(
-            "loss", "min", "fold_", config_space=space, posterior="botorch", refit_growth=1.0),
+            "loss", "min", "fold_", config_space=space, posterior="botorch", refit_growth=1.0
+        ),
         "autoterm_sklearn_everyfit": lambda: AutoTermination(
-            "loss", "min", "fold_", config_space=space, posterior="sklearn", refit_growth=1.0),
-        "paper_bound_botorch": lambda: AutoTermination("loss", "min", "fold_", config_space=space,
-                                                       posterior="botorch", bound="ucb_lcb"),
-        "paper_bound_sklearn": lambda: AutoTermination("loss", "min", "fold_", config_space=space,
-                                                       posterior="sklearn", bound="ucb_lcb"),
+            "loss", "min", "fold_", config_space=space, posterior="sklearn", refit_growth=1.0
+        ),
+        "paper_bound_botorch": lambda: AutoTermination(
+            "loss", "min", "fold_", config_space=space, posterior="botorch", bound="ucb_lcb"
+        ),
+        "paper_bound_sklearn": lambda: AutoTermination(
+            "loss", "min", "fold_", config_space=space, posterior="sklearn", bound="ucb_lcb"
+        ),
         # a threshold it never reaches: the cost of a decision does not depend on it
         "synetune_atc": lambda: SyneTuneATC(1e-12, config_space=space),
         "optuna_terminator": lambda: OptunaTerminator(fold_metrics="fold_", config_space=space),
@@ -164,9 +170,13 @@ def profile(evidence: Evidence, space: dict, sizes, reps: int) -> pd.DataFrame:
             timers.wrap(_sklearn_gp.SklearnGP, "fit", "gp fit")
             timers.wrap(_botorch_gp.BoTorchGPPosterior, "predict", "posterior predict")
             timers.wrap(_sklearn_gp.SklearnGPPosterior, "predict", "posterior predict")
-            timers.wrap(criterion, "regret_bound", "regret_bound (domain search, incl. random/snap/predict)")
+            timers.wrap(
+                criterion, "regret_bound", "regret_bound (domain search, incl. random/snap/predict)"
+            )
             try:
-                rule = AutoTermination("loss", "min", "fold_", config_space=space, posterior=posterior)
+                rule = AutoTermination(
+                    "loss", "min", "fold_", config_space=space, posterior=posterior
+                )
                 rule.check(evidence.head(n - reps))
                 timers.total.clear()
                 timers.calls.clear()
@@ -175,19 +185,34 @@ def profile(evidence: Evidence, space: dict, sizes, reps: int) -> pd.DataFrame:
                     total += rule.check(evidence.head(n - reps + 1 + r))["seconds"]
             finally:
                 timers.restore()
-            rows.append({"posterior": posterior, "n_trials": n, "part": "whole check",
-                         "ms_per_check": 1000 * total / reps, "calls_per_check": 1})
+            rows.append(
+                {
+                    "posterior": posterior,
+                    "n_trials": n,
+                    "part": "whole check",
+                    "ms_per_check": 1000 * total / reps,
+                    "calls_per_check": 1,
+                }
+            )
             for label, secs in timers.total.items():
-                rows.append({"posterior": posterior, "n_trials": n, "part": label,
-                             "ms_per_check": 1000 * secs / reps,
-                             "calls_per_check": timers.calls[label] / reps})
+                rows.append(
+                    {
+                        "posterior": posterior,
+                        "n_trials": n,
+                        "part": label,
+                        "ms_per_check": 1000 * secs / reps,
+                        "calls_per_check": timers.calls[label] / reps,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.decision_cost", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m benchmarks.decision_cost",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--sizes", type=int, nargs="*", default=[50, 200, 1000])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--methods", nargs="*", default=None)
@@ -206,11 +231,22 @@ def main(argv=None) -> int:
     for n in args.sizes:
         for name, make in methods.items():
             ms = time_method(make, evidence, n, args.reps)
-            rows.append({"method": name, "n_trials": n, "median_ms": float(np.median(ms)),
-                         "mean_ms": float(np.mean(ms)), "min_ms": float(np.min(ms)),
-                         "reps": args.reps})
-            print(f"{name:18s} n={n:5d}  median {np.median(ms):8.1f} ms  (runs: "
-                  + ", ".join(f"{m:.0f}" for m in ms) + ")", flush=True)
+            rows.append(
+                {
+                    "method": name,
+                    "n_trials": n,
+                    "median_ms": float(np.median(ms)),
+                    "mean_ms": float(np.mean(ms)),
+                    "min_ms": float(np.min(ms)),
+                    "reps": args.reps,
+                }
+            )
+            print(
+                f"{name:18s} n={n:5d}  median {np.median(ms):8.1f} ms  (runs: "
+                + ", ".join(f"{m:.0f}" for m in ms)
+                + ")",
+                flush=True,
+            )
     df = pd.DataFrame(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     df.to_csv(args.out / "decision_cost.csv", index=False, float_format="%.1f")
@@ -223,20 +259,35 @@ def main(argv=None) -> int:
         print("\nratio ours / peer (same run, same data)")
         for o in ours:
             for p in peers:
-                print(f"  {o} / {p}: " + ", ".join(f"n={n}: {table.loc[n, o] / table.loc[n, p]:.2f}"
-                                                  for n in table.index))
-        print("ratio ours / peer as measured elsewhere (Optuna 29/80/945, Syne Tune 278/189/1589 ms)")
+                print(
+                    f"  {o} / {p}: "
+                    + ", ".join(
+                        f"n={n}: {table.loc[n, o] / table.loc[n, p]:.2f}" for n in table.index
+                    )
+                )
+        print(
+            "ratio ours / peer as measured elsewhere (Optuna 29/80/945, Syne Tune 278/189/1589 ms)"
+        )
         for o in ours:
             for p, ref in REFERENCE_MS.items():
-                print(f"  {o} / {p}(ref): " + ", ".join(
-                    f"n={n}: {table.loc[n, o] / ref[n]:.2f}" for n in table.index if n in ref))
+                print(
+                    f"  {o} / {p}(ref): "
+                    + ", ".join(
+                        f"n={n}: {table.loc[n, o] / ref[n]:.2f}" for n in table.index if n in ref
+                    )
+                )
     if args.profile:
         prof = profile(evidence, space, args.sizes, args.reps)
         prof.to_csv(args.out / "decision_cost_profile.csv", index=False, float_format="%.1f")
-        print("\nwhere our criterion's time goes (ms per check; parts nest: regret_bound contains "
-              "random/snap/predict)")
-        print(prof.pivot_table(index=["posterior", "part"], columns="n_trials",
-                               values="ms_per_check").round(1).to_string())
+        print(
+            "\nwhere our criterion's time goes (ms per check; parts nest: regret_bound contains "
+            "random/snap/predict)"
+        )
+        print(
+            prof.pivot_table(index=["posterior", "part"], columns="n_trials", values="ms_per_check")
+            .round(1)
+            .to_string()
+        )
     return 0
 
 

@@ -26,8 +26,9 @@ from benchmarks._common import standard_error
 OURS = ("autoterm", "authors")
 
 
-def paired_difference(per_run: pd.DataFrame, baseline: str, ours: str, model: str
-                      ) -> dict[str, float]:
+def paired_difference(
+    per_run: pd.DataFrame, baseline: str, ours: str, model: str
+) -> dict[str, float]:
     """Mean and standard error of baseline - ours, run by run."""
     keys = ["dataset", "model", "seed"]
     b = per_run[(per_run.method == baseline) & (per_run.model == model)].set_index(keys)
@@ -36,8 +37,13 @@ def paired_difference(per_run: pd.DataFrame, baseline: str, ours: str, model: st
     if len(both) < 2:
         return {}
     d_rtc, d_ryc = both.rtc_b - both.rtc_o, both.ryc_b - both.ryc_o
-    return {"n": len(both), "d_rtc": float(d_rtc.mean()), "se_rtc": standard_error(d_rtc),
-            "d_ryc": float(d_ryc.mean()), "se_ryc": standard_error(d_ryc)}
+    return {
+        "n": len(both),
+        "d_rtc": float(d_rtc.mean()),
+        "se_rtc": standard_error(d_rtc),
+        "d_ryc": float(d_ryc.mean()),
+        "se_ryc": standard_error(d_ryc),
+    }
 
 
 def dominated(summary: pd.DataFrame, per_run: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -45,8 +51,12 @@ def dominated(summary: pd.DataFrame, per_run: pd.DataFrame | None = None) -> pd.
     ours, base = s[s.method.str.startswith(OURS)], s[~s.method.str.startswith(OURS)]
     rows = []
     for _, o in ours.iterrows():
-        better = base[(base.model == o.model) & (base.n_runs == o.n_runs)
-                      & (base.rtc >= o.rtc) & (base.ryc >= o.ryc)]
+        better = base[
+            (base.model == o.model)
+            & (base.n_runs == o.n_runs)
+            & (base.rtc >= o.rtc)
+            & (base.ryc >= o.ryc)
+        ]
         entries = []
         for _, r in better.iterrows():
             text = f"{r.method} ({r.rtc:.3f}, {r.ryc:.4f})"
@@ -54,11 +64,20 @@ def dominated(summary: pd.DataFrame, per_run: pd.DataFrame | None = None) -> pd.
                 d = paired_difference(per_run, r.method, o.method, o.model)
                 if d:
                     clear = d["d_rtc"] > 2 * d["se_rtc"] and d["d_ryc"] >= -2 * d["se_ryc"]
-                    text += (f" [d_rtc {d['d_rtc']:+.3f}+-{d['se_rtc']:.3f}, d_ryc "
-                             f"{d['d_ryc']:+.4f}+-{d['se_ryc']:.4f}{', clear' if clear else ''}]")
+                    text += (
+                        f" [d_rtc {d['d_rtc']:+.3f}+-{d['se_rtc']:.3f}, d_ryc "
+                        f"{d['d_ryc']:+.4f}+-{d['se_ryc']:.4f}{', clear' if clear else ''}]"
+                    )
             entries.append(text)
-        rows.append({"method": o.method, "model": o.model, "rtc": o.rtc, "ryc": o.ryc,
-                     "dominated_by": "; ".join(entries)})
+        rows.append(
+            {
+                "method": o.method,
+                "model": o.model,
+                "rtc": o.rtc,
+                "ryc": o.ryc,
+                "dominated_by": "; ".join(entries),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -69,11 +88,20 @@ def _per_run_beside(summary_path: Path) -> pd.DataFrame | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.dominance", description=__doc__.split("\n\n")[0])
-    ap.add_argument("summaries", nargs="+", type=Path,
-                    help="summary*.csv files (per_run*.csv beside each is used when present)")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="also write the table(s) here as CSV (with a 'summary' column)")
+        prog="python -m benchmarks.dominance", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument(
+        "summaries",
+        nargs="+",
+        type=Path,
+        help="summary*.csv files (per_run*.csv beside each is used when present)",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="also write the table(s) here as CSV (with a 'summary' column)",
+    )
     args = ap.parse_args(argv)
     tables = []
     for path in args.summaries:

@@ -122,15 +122,31 @@ def frontier_table(summary: pd.DataFrame, harm: bool = False) -> pd.DataFrame:
     out = []
     for (model, family), rows in summary.groupby(["model", "family"], sort=True):
         for b in budgets:
-            best = (_best_under(rows, HARM_COLUMN, b, at_least=False) if harm
-                    else _best_under(rows, "ryc", -b, at_least=True))
-            rec = {"model": model, "budget": b, "family": family, "role": role_of(family),
-                   "method": None, "rtc": 0.0, "ryc": 0.0, "se_rtc": float("nan"),
-                   "harm": float("nan"), "settings": len(rows)}
+            best = (
+                _best_under(rows, HARM_COLUMN, b, at_least=False)
+                if harm
+                else _best_under(rows, "ryc", -b, at_least=True)
+            )
+            rec = {
+                "model": model,
+                "budget": b,
+                "family": family,
+                "role": role_of(family),
+                "method": None,
+                "rtc": 0.0,
+                "ryc": 0.0,
+                "se_rtc": float("nan"),
+                "harm": float("nan"),
+                "settings": len(rows),
+            }
             if best is not None:
-                rec.update(method=best.method, rtc=float(best.rtc), ryc=float(best.ryc),
-                           se_rtc=float(best.get("se_rtc", float("nan"))),
-                           harm=float(best.get(HARM_COLUMN, float("nan"))))
+                rec.update(
+                    method=best.method,
+                    rtc=float(best.rtc),
+                    ryc=float(best.ryc),
+                    se_rtc=float(best.get("se_rtc", float("nan"))),
+                    harm=float(best.get(HARM_COLUMN, float("nan"))),
+                )
             out.append(rec)
     return pd.DataFrame(out)
 
@@ -144,10 +160,20 @@ def margins(table: pd.DataFrame) -> pd.DataFrame:
         if ours.empty or comp.empty:
             continue
         o, c = ours.iloc[0], comp.iloc[0]
-        rows.append({"model": model, "budget": budget, "ours": o.rtc, "ours_method": o.method,
-                     "ours_ryc": o.ryc, "best_other": c.rtc, "best_other_family": c.family,
-                     "best_other_method": c.method, "best_other_ryc": c.ryc,
-                     "margin": o.rtc - c.rtc})
+        rows.append(
+            {
+                "model": model,
+                "budget": budget,
+                "ours": o.rtc,
+                "ours_method": o.method,
+                "ours_ryc": o.ryc,
+                "best_other": c.rtc,
+                "best_other_family": c.family,
+                "best_other_method": c.method,
+                "best_other_ryc": c.ryc,
+                "margin": o.rtc - c.rtc,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -185,14 +211,23 @@ def margin_bootstrap(per_run: pd.DataFrame, n_boot: int = 200, seed: int = 0) ->
             for b in LOSS_BUDGETS:
                 ok = mean_ryc >= -b
                 best_ours = mean_rtc[ok & ours].max(initial=0.0)
-                best_other = max((mean_rtc[ok & (families == f)].max(initial=0.0)
-                                  for f in set(families[~ours])), default=0.0)
+                best_other = max(
+                    (mean_rtc[ok & (families == f)].max(initial=0.0) for f in set(families[~ours])),
+                    default=0.0,
+                )
                 samples[b].append(best_ours - best_other)
         for b, values in samples.items():
             v = np.asarray(values)
-            out.append({"model": model, "budget": b, "margin_se": float(v.std(ddof=1)),
-                        "share_behind": float((v < -CHECK_TOLERANCE).mean()),
-                        "datasets": len(datasets), "resamples": n_boot})
+            out.append(
+                {
+                    "model": model,
+                    "budget": b,
+                    "margin_se": float(v.std(ddof=1)),
+                    "share_behind": float((v < -CHECK_TOLERANCE).mean()),
+                    "datasets": len(datasets),
+                    "resamples": n_boot,
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -221,20 +256,27 @@ def leave_out_table(per_run: pd.DataFrame, k: int = 5) -> pd.DataFrame:
                     test = fam[fam.fold == f]
                     if best is None:
                         # nothing meets the budget in training: the family does not stop
-                        held.append(test.drop_duplicates(["dataset", "seed"]).assign(rtc=0.0, ryc=0.0))
+                        held.append(
+                            test.drop_duplicates(["dataset", "seed"]).assign(rtc=0.0, ryc=0.0)
+                        )
                     else:
                         held.append(test[test.method == best.method])
                 h = pd.concat(held) if held else pd.DataFrame(columns=["rtc", "ryc"])
                 n = len(h)
-                out.append({
-                    "model": model, "budget": budget, "family": family, "role": role_of(family),
-                    "rtc": float(h.rtc.mean()) if n else 0.0,
-                    "ryc": float(h.ryc.mean()) if n else 0.0,
-                    "se_rtc": standard_error(h.rtc),
-                    "se_ryc": standard_error(h.ryc),
-                    "harm": float((h.ryc < -0.01).mean()) if n else 0.0,
-                    "runs": n,
-                })
+                out.append(
+                    {
+                        "model": model,
+                        "budget": budget,
+                        "family": family,
+                        "role": role_of(family),
+                        "rtc": float(h.rtc.mean()) if n else 0.0,
+                        "ryc": float(h.ryc.mean()) if n else 0.0,
+                        "se_rtc": standard_error(h.rtc),
+                        "se_ryc": standard_error(h.ryc),
+                        "harm": float((h.ryc < -0.01).mean()) if n else 0.0,
+                        "runs": n,
+                    }
+                )
     return pd.DataFrame(out)
 
 
@@ -264,7 +306,11 @@ def markdown(table: pd.DataFrame, margin: pd.DataFrame, title: str, harm: bool =
                 if r.method is None or (isinstance(r.method, float) and math.isnan(r.method)):
                     cells.append("0 (never within)" if "method" in r else "")
                     continue
-                se = f" +- {r.se_rtc:.3f}" if isinstance(r.se_rtc, float) and not math.isnan(r.se_rtc) else ""
+                se = (
+                    f" +- {r.se_rtc:.3f}"
+                    if isinstance(r.se_rtc, float) and not math.isnan(r.se_rtc)
+                    else ""
+                )
                 extra = f"harm {r.harm:.2f}" if harm else f"RYC {r.ryc:+.4f}"
                 cells.append(f"{r.rtc:.3f}{se} ({extra}; `{r.method}`)")
             rows.append([f"**{fam}**" if fam == OURS else fam, *cells])
@@ -273,21 +319,40 @@ def markdown(table: pd.DataFrame, margin: pd.DataFrame, title: str, harm: bool =
         m = margin[margin.model == model] if not margin.empty else margin
         if not m.empty:
             lines.append("")
-            lines.append("Margin of ours over the best competitor family: " + ", ".join(
-                f"{r.budget:g}: {r.margin:+.3f} (vs {r.best_other_family})" for r in m.itertuples()))
+            lines.append(
+                "Margin of ours over the best competitor family: "
+                + ", ".join(
+                    f"{r.budget:g}: {r.margin:+.3f} (vs {r.best_other_family})"
+                    for r in m.itertuples()
+                )
+            )
         lines.append("")
     return "\n".join(lines) + "\n"
 
 
 def margin_markdown(margin: pd.DataFrame) -> str:
     """The margins with their dataset-bootstrap standard errors."""
-    lines = ["## Margin of ours over the best competitor family, with its spread", "",
-             "Standard error and share of resamples behind by more than "
-             f"{CHECK_TOLERANCE} RTC, resampling datasets with their runs.", ""]
+    lines = [
+        "## Margin of ours over the best competitor family, with its spread",
+        "",
+        "Standard error and share of resamples behind by more than "
+        f"{CHECK_TOLERANCE} RTC, resampling datasets with their runs.",
+        "",
+    ]
     lines += markdown_rows(
         ["model", "L", "margin", "+- se", "share behind", "best other"],
-        ([r.model, f"{r.budget:g}", f"{r.margin:+.3f}", f"{r.margin_se:.3f}",
-          f"{r.share_behind:.2f}", r.best_other_family] for r in margin.itertuples()))
+        (
+            [
+                r.model,
+                f"{r.budget:g}",
+                f"{r.margin:+.3f}",
+                f"{r.margin_se:.3f}",
+                f"{r.share_behind:.2f}",
+                r.best_other_family,
+            ]
+            for r in margin.itertuples()
+        ),
+    )
     return "\n".join(lines) + "\n\n"
 
 
@@ -334,16 +399,31 @@ def plot_frontiers(summary: pd.DataFrame, path: Path, model: str) -> None:
         env = _envelope(rows)
         if role == OURS:
             ax.plot(env.ryc, env.rtc, "-*", color="tab:green", lw=2.8, ms=9, label="ours", zorder=6)
-            ax.errorbar(env.ryc, env.rtc, yerr=env.get("se_rtc"), fmt="none", ecolor="tab:green",
-                        elinewidth=0.8, zorder=6)
+            ax.errorbar(
+                env.ryc,
+                env.rtc,
+                yerr=env.get("se_rtc"),
+                fmt="none",
+                ecolor="tab:green",
+                elinewidth=0.8,
+                zorder=6,
+            )
         elif role == "reference":
-            ax.plot(env.ryc, env.rtc, "--", color="k" if family == "oracle_val" else "0.5",
-                    lw=1.4, label=family, zorder=2)
+            ax.plot(
+                env.ryc,
+                env.rtc,
+                "--",
+                color="k" if family == "oracle_val" else "0.5",
+                lw=1.4,
+                label=family,
+                zorder=2,
+            )
         elif role == "candidate":
             ax.plot(env.ryc, env.rtc, ":", color=cmap(i % 20), lw=1.2, label=family, zorder=3)
         else:
-            ax.plot(env.ryc, env.rtc, "-o", color=cmap(i % 20), lw=1.0, ms=3, label=family,
-                    zorder=4)
+            ax.plot(
+                env.ryc, env.rtc, "-o", color=cmap(i % 20), lw=1.0, ms=3, label=family, zorder=4
+            )
     for b in LOSS_BUDGETS:
         ax.axvline(-b, color="0.85", lw=0.8, zorder=1)
     ax.set_xlim(-0.035, 0.003)
@@ -363,9 +443,14 @@ def plot_frontiers(summary: pd.DataFrame, path: Path, model: str) -> None:
 def summary_from_per_run(per_run: pd.DataFrame) -> pd.DataFrame:
     """Mean RTC/RYC, their standard errors and the harmful-stop share per method and model."""
     g = per_run.groupby(["method", "model"], sort=True)
-    out = g.agg(rtc=("rtc", "mean"), ryc=("ryc", "mean"), n_runs=("rtc", "size"),
-                se_rtc=("rtc", "sem"), se_ryc=("ryc", "sem"),
-                stop_rate=("fired", "mean")).reset_index()
+    out = g.agg(
+        rtc=("rtc", "mean"),
+        ryc=("ryc", "mean"),
+        n_runs=("rtc", "size"),
+        se_rtc=("rtc", "sem"),
+        se_ryc=("ryc", "sem"),
+        stop_rate=("fired", "mean"),
+    ).reset_index()
     harm = g.ryc.apply(lambda v: float((v < -0.01).mean())).rename(HARM_COLUMN).reset_index()
     return out.merge(harm, on=["method", "model"])
 
@@ -385,25 +470,51 @@ def read_per_run(paths: Sequence[str | Path]) -> pd.DataFrame:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.frontier", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("summaries", nargs="*", type=Path,
-                    help="summary CSVs (paper_replay, suite); with --per-run, the summary is "
-                         "computed from the per-run rows instead")
-    ap.add_argument("--per-run", type=Path, nargs="*", default=(),
-                    help="per-run CSVs: the summary over the runs ours was replayed on, and the "
-                         "leave-datasets-out frontier")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="prefix of the outputs (<out>_summary.csv, <out>_frontier.md ...)")
+        prog="python -m benchmarks.frontier",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "summaries",
+        nargs="*",
+        type=Path,
+        help="summary CSVs (paper_replay, suite); with --per-run, the summary is "
+        "computed from the per-run rows instead",
+    )
+    ap.add_argument(
+        "--per-run",
+        type=Path,
+        nargs="*",
+        default=(),
+        help="per-run CSVs: the summary over the runs ours was replayed on, and the "
+        "leave-datasets-out frontier",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="prefix of the outputs (<out>_summary.csv, <out>_frontier.md ...)",
+    )
     ap.add_argument("--folds", type=int, default=5, help="dataset groups for leave-out")
     ap.add_argument("--harm", action="store_true", help="print the harmful-stop frontier too")
-    ap.add_argument("--runs-of", type=Path, default=None,
-                    help="a per-run CSV: judge every family only on the runs it holds (a "
-                         "candidate replayed on a subset)")
-    ap.add_argument("--bootstrap", type=int, default=200,
-                    help="dataset resamples for the margins' standard errors (--per-run; 0: none)")
-    ap.add_argument("--check", action="store_true",
-                    help=f"exit 1 unless ours >= best competitor - {CHECK_TOLERANCE} everywhere")
+    ap.add_argument(
+        "--runs-of",
+        type=Path,
+        default=None,
+        help="a per-run CSV: judge every family only on the runs it holds (a "
+        "candidate replayed on a subset)",
+    )
+    ap.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        help="dataset resamples for the margins' standard errors (--per-run; 0: none)",
+    )
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help=f"exit 1 unless ours >= best competitor - {CHECK_TOLERANCE} everywhere",
+    )
     args = ap.parse_args(argv)
     per_run = pd.DataFrame()
     if args.per_run:
@@ -424,8 +535,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     harm_table = frontier_table(summary, harm=True)
     harm_margin = margins(harm_table)
     text = markdown(table, margin, "Best mean RTC at mean RYC >= -L (in-sample)")
-    harm_text = markdown(harm_table, harm_margin,
-                         "Best mean RTC at a harmful-stop share <= budget (in-sample)", harm=True)
+    harm_text = markdown(
+        harm_table,
+        harm_margin,
+        "Best mean RTC at a harmful-stop share <= budget (in-sample)",
+        harm=True,
+    )
     if not per_run.empty and args.bootstrap > 0:
         spread = margin_bootstrap(per_run, args.bootstrap)
         margin = margin.merge(spread, on=["model", "budget"], how="left")
@@ -434,8 +549,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     leave_text = leave_out_markdown(leave) if not leave.empty else ""
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        summary.drop(columns=["family", "role"]).to_csv(f"{args.out}_summary.csv", index=False,
-                                                        float_format="%.5g")
+        summary.drop(columns=["family", "role"]).to_csv(
+            f"{args.out}_summary.csv", index=False, float_format="%.5g"
+        )
         table.to_csv(f"{args.out}_frontier.csv", index=False, float_format="%.5g")
         harm_table.to_csv(f"{args.out}_harm_frontier.csv", index=False, float_format="%.5g")
         margin.to_csv(f"{args.out}_margins.csv", index=False, float_format="%.5g")
@@ -443,8 +559,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not leave.empty:
             leave.to_csv(f"{args.out}_leave_out.csv", index=False, float_format="%.5g")
         runs = per_run.drop_duplicates(["dataset", "model", "seed"]) if not per_run.empty else None
-        head = (f"Runs: {len(runs)} ({', '.join(f'{m} {n}' for m, n in runs.model.value_counts().sort_index().items())}); "
-                if runs is not None else "") + f"settings: {summary.method.nunique()}.\n\n"
+        counts = runs.model.value_counts().sort_index().items() if runs is not None else []
+        head = (
+            f"Runs: {len(runs)} ({', '.join(f'{m} {n}' for m, n in counts)}); "
+            if runs is not None
+            else ""
+        ) + f"settings: {summary.method.nunique()}.\n\n"
         Path(f"{args.out}_frontier.md").write_text(head + text + harm_text + leave_text)
         for model in sorted(summary.model.unique()):
             plot_frontiers(summary, Path(f"{args.out}_frontier_{model}.png"), model)
@@ -455,9 +575,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         worst = margin.sort_values("margin").iloc[0]
         ok = bool((margin.margin >= -CHECK_TOLERANCE).all())
-        print(f"check {'passed' if ok else 'FAILED'}: worst margin {worst.margin:+.3f} "
-              f"({worst.model}, L = {worst.budget:g}, vs {worst.best_other_family} "
-              f"`{worst.best_other_method}`)")
+        print(
+            f"check {'passed' if ok else 'FAILED'}: worst margin {worst.margin:+.3f} "
+            f"({worst.model}, L = {worst.budget:g}, vs {worst.best_other_family} "
+            f"`{worst.best_other_method}`)"
+        )
         return 0 if ok else 1
     return 0
 

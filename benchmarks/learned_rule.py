@@ -35,8 +35,7 @@ from benchmarks.sweep_checks import runs_with_checks
 
 TAUS = tuple(np.round(np.r_[np.linspace(0.3, 0.95, 27), 0.97, 0.98, 0.99], 4))
 LABEL_FACTOR = 0.25
-FEATURES = ("log_expected", "log_q0.5", "log_q0.9", "log_q0.95", "since_frac", "log_n",
-            "log_since")
+FEATURES = ("log_expected", "log_q0.5", "log_q0.9", "log_q0.95", "since_frac", "log_n", "log_since")
 
 
 def check_features(trace: pd.DataFrame) -> pd.DataFrame:
@@ -46,11 +45,17 @@ def check_features(trace: pd.DataFrame) -> pd.DataFrame:
         return np.log(np.clip(trace[col].astype(float) / err, 1e-3, 1e3))
 
     since = trace.trials_without_improvement.astype(float)
-    return pd.DataFrame({
-        "log_expected": ratio("expected_regret"), "log_q0.5": ratio("regret_q0.5"),
-        "log_q0.9": ratio("regret_q0.9"), "log_q0.95": ratio("regret_q0.95"),
-        "since_frac": since / trace.n, "log_n": np.log(trace.n), "log_since": np.log1p(since),
-    }).fillna(0.0)
+    return pd.DataFrame(
+        {
+            "log_expected": ratio("expected_regret"),
+            "log_q0.5": ratio("regret_q0.5"),
+            "log_q0.9": ratio("regret_q0.9"),
+            "log_q0.95": ratio("regret_q0.95"),
+            "since_frac": since / trace.n,
+            "log_n": np.log(trace.n),
+            "log_since": np.log1p(since),
+        }
+    ).fillna(0.0)
 
 
 def load(checks: Path, runs_dir: Sequence[Path]) -> list[dict]:
@@ -64,9 +69,18 @@ def load(checks: Path, runs_dir: Sequence[Path]) -> list[dict]:
         label = (gain <= LABEL_FACTOR * t.stat_error.to_numpy(float)).astype(int)
         outcomes = {int(n): pr.outcome(run.evidence, int(n), last) for n in t.n}
         outcomes[last] = pr.outcome(run.evidence, last, last)
-        out.append({"dataset": run.dataset, "model": run.model, "seed": run.seed,
-                    "n": t.n.to_numpy(), "X": check_features(t).to_numpy(), "y": label,
-                    "last": last, "outcomes": outcomes})
+        out.append(
+            {
+                "dataset": run.dataset,
+                "model": run.model,
+                "seed": run.seed,
+                "n": t.n.to_numpy(),
+                "X": check_features(t).to_numpy(),
+                "y": label,
+                "last": last,
+                "outcomes": outcomes,
+            }
+        )
     return out
 
 
@@ -103,28 +117,48 @@ def evaluate(runs: list[dict], k: int = 5) -> pd.DataFrame:
         for budget in LOSS_BUDGETS:
             tau = _best_tau(fitted, mine, budget)
             res = [_stop(fitted, r, tau) for r in mine] if tau is not None else []
-            rows.append({"model": model_name, "budget": budget, "protocol": "in-sample",
-                         "tau": tau, "rtc": np.mean([o["rtc"] for o in res]) if res else 0.0,
-                         "ryc": np.mean([o["ryc"] for o in res]) if res else 0.0})
+            rows.append(
+                {
+                    "model": model_name,
+                    "budget": budget,
+                    "protocol": "in-sample",
+                    "tau": tau,
+                    "rtc": np.mean([o["rtc"] for o in res]) if res else 0.0,
+                    "ryc": np.mean([o["ryc"] for o in res]) if res else 0.0,
+                }
+            )
             held = []
             for f in sorted(set(folds.values())):
                 train = [r for r in mine if folds[r["dataset"]] != f]
                 test = [r for r in mine if folds[r["dataset"]] == f]
                 m = _fit(train)
                 t = _best_tau(m, train, budget)
-                held += ([_stop(m, r, t) for r in test] if t is not None
-                         else [{"rtc": 0.0, "ryc": 0.0}] * len(test))
+                held += (
+                    [_stop(m, r, t) for r in test]
+                    if t is not None
+                    else [{"rtc": 0.0, "ryc": 0.0}] * len(test)
+                )
             rtc = np.array([o["rtc"] for o in held])
-            rows.append({"model": model_name, "budget": budget, "protocol": "leave-datasets-out",
-                         "tau": None, "rtc": rtc.mean(), "se_rtc": standard_error(rtc),
-                         "ryc": np.mean([o["ryc"] for o in held])})
+            rows.append(
+                {
+                    "model": model_name,
+                    "budget": budget,
+                    "protocol": "leave-datasets-out",
+                    "tau": None,
+                    "rtc": rtc.mean(),
+                    "se_rtc": standard_error(rtc),
+                    "ryc": np.mean([o["ryc"] for o in held]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.learned_rule", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m benchmarks.learned_rule",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("checks", type=Path, help="autoterm_checks.csv.gz of a frontier replay")
     ap.add_argument("--runs", type=Path, nargs="+", required=True)
     ap.add_argument("--out", type=Path, required=True)

@@ -34,17 +34,34 @@ from benchmarks._common import REPO_ROOT, RESULTS
 
 def run_once(seed: int, folder: Path, extra: list[str]) -> dict:
     """One ``syne-autoterm tune --seed SEED``; how it ended, from its console."""
-    env = dict(os.environ, SYNETUNE_FOLDER=str(folder),
-               PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH"))
-                                          if p))
-    cmd = [sys.executable, "-m", "syne_autoterm.cli", "tune", "--seed", str(seed),
-           "--name", f"main-job-seed{seed}", *extra]
+    env = dict(
+        os.environ,
+        SYNETUNE_FOLDER=str(folder),
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "syne_autoterm.cli",
+        "tune",
+        "--seed",
+        str(seed),
+        "--name",
+        f"main-job-seed{seed}",
+        *extra,
+    ]
     start = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=folder)
     seconds = time.perf_counter() - start
     console = res.stdout + res.stderr
-    why = next((line[len("Why it stopped: "):] for line in res.stdout.splitlines()
-                if line.startswith("Why it stopped: ")), "")
+    why = next(
+        (
+            line[len("Why it stopped: ") :]
+            for line in res.stdout.splitlines()
+            if line.startswith("Why it stopped: ")
+        ),
+        "",
+    )
     used = re.search(r"Used: (\d+) completed trials", res.stdout)
     return {
         "seed": seed,
@@ -62,7 +79,8 @@ def run_once(seed: int, folder: Path, extra: list[str]) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.main_job", description=__doc__.splitlines()[0])
+        prog="python -m benchmarks.main_job", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--note", default="", help="how the machine was shared, for the table")
@@ -75,12 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for seed in args.seeds:
             row = run_once(seed, Path(tmp), extra)
             rows.append(row)
-            print(f"seed {seed}: {row['ended_by']} after {row['trials']} trials, "
-                  f"{row['seconds']} s", flush=True)
+            print(
+                f"seed {seed}: {row['ended_by']} after {row['trials']} trials, {row['seconds']} s",
+                flush=True,
+            )
     load_after = os.getloadavg()[0]
     (out / "main_job_console.txt").write_text(rows[0]["console"])
-    keys = ["seed", "exit", "ended_by", "trials", "seconds", "longest_line", "control_codes",
-            "why"]
+    keys = ["seed", "exit", "ended_by", "trials", "seconds", "longest_line", "control_codes", "why"]
     with open(out / "main_job.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
         writer.writeheader()
@@ -109,8 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         "| seed | ended by | trials | seconds | longest console line | control codes |",
         "|---|---|---|---|---|---|",
-        *[f"| {r['seed']} | {r['ended_by']} | {r['trials']} | {r['seconds']} | "
-          f"{r['longest_line']} | {'yes' if r['control_codes'] else 'no'} |" for r in rows],
+        *[
+            f"| {r['seed']} | {r['ended_by']} | {r['trials']} | {r['seconds']} | "
+            f"{r['longest_line']} | {'yes' if r['control_codes'] else 'no'} |"
+            for r in rows
+        ],
         "",
         f"Ended by the rule in {by_rule} of {len(rows)} runs; the slowest took "
         f"{max(r['seconds'] for r in rows)} s. Console of seed {rows[0]['seed']}: "

@@ -28,9 +28,18 @@ import pandas as pd
 from benchmarks._common import MODEL_CODES, RESULTS, TABLES
 
 # ten real tables across the three models (datasets of different noise)
-DEFAULT_TABLES = ("diabetes__rf", "phoneme__rf", "penbased__rf", "spambase__rf", "magic__rf",
-                  "breast_cancer__xgboost", "phoneme__xgboost", "modeldata-credit_data__xgboost",
-                  "diabetes__mlp", "breast_cancer__mlp")
+DEFAULT_TABLES = (
+    "diabetes__rf",
+    "phoneme__rf",
+    "penbased__rf",
+    "spambase__rf",
+    "magic__rf",
+    "breast_cancer__xgboost",
+    "phoneme__xgboost",
+    "modeldata-credit_data__xgboost",
+    "diabetes__mlp",
+    "breast_cancer__mlp",
+)
 
 
 def _one(args: tuple[str, int, float, int]) -> dict:
@@ -42,8 +51,9 @@ def _one(args: tuple[str, int, float, int]) -> dict:
 
     kwargs = {"posterior": "sklearn", "seed": 0, "error_scale": error_scale}
     t0 = time.perf_counter()
-    _, online = suite_compare.bo_trajectory(TABLES / f"{table}.csv.gz", seed, iterations,
-                                            online=True, criterion_kwargs=kwargs)
+    _, online = suite_compare.bo_trajectory(
+        TABLES / f"{table}.csv.gz", seed, iterations, online=True, criterion_kwargs=kwargs
+    )
     seconds = time.perf_counter() - t0
     dataset, model = table.split("__")
     code = MODEL_CODES[model]
@@ -51,18 +61,25 @@ def _one(args: tuple[str, int, float, int]) -> dict:
     rule = AutoTermination("value", "min", "fold_", config_space=run.config_space, **kwargs)
     res = replay_lib.replay(rule, run.evidence, rule.warm_up, pr.last_check(run))
     online_stop = online["online_stop"]
-    return {"dataset": dataset, "model": code, "seed": seed, "error_scale": error_scale,
-            "online_stop": online_stop if online_stop == online_stop else None,
-            "replay_stop": res.n_stop if res.fired else None,
-            "agree": (online_stop if online_stop == online_stop else None)
-            == (res.n_stop if res.fired else None),
-            "online_seconds": round(seconds, 1)}
+    return {
+        "dataset": dataset,
+        "model": code,
+        "seed": seed,
+        "error_scale": error_scale,
+        "online_stop": online_stop if online_stop == online_stop else None,
+        "replay_stop": res.n_stop if res.fired else None,
+        "agree": (online_stop if online_stop == online_stop else None)
+        == (res.n_stop if res.fired else None),
+        "online_seconds": round(seconds, 1),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.online_vs_replay", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m benchmarks.online_vs_replay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--tables", nargs="*", default=list(DEFAULT_TABLES))
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1])
     ap.add_argument("--error-scale", type=float, required=True)

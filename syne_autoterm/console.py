@@ -59,8 +59,15 @@ def wrap(text: str, width: int = WIDTH) -> str:
         if len(line) <= width:
             out.append(line)
         else:
-            out.append(textwrap.fill(line, width=width, subsequent_indent="    ",
-                                     break_long_words=True, break_on_hyphens=False))
+            out.append(
+                textwrap.fill(
+                    line,
+                    width=width,
+                    subsequent_indent="    ",
+                    break_long_words=True,
+                    break_on_hyphens=False,
+                )
+            )
     return "\n".join(out)
 
 
@@ -69,8 +76,10 @@ def status_text(tuner: Any, rule: Any, elapsed: float) -> str:
     status = getattr(tuner, "tuning_status", None)
     parts = []
     if status is not None:
-        parts.append(f"{status.num_trials_completed} done, {status.num_trials_running} running, "
-                     f"{status.num_trials_failed} failed")
+        parts.append(
+            f"{status.num_trials_completed} done, {status.num_trials_running} running, "
+            f"{status.num_trials_failed} failed"
+        )
     else:
         parts.append("starting")
     parts.append(f"{elapsed:.0f} s")
@@ -81,8 +90,9 @@ def status_text(tuner: Any, rule: Any, elapsed: float) -> str:
     if record is not None:
         parts.append(f"bound {record['regret_bound']:.3g} vs {record['threshold']:.3g}")
     elif rule is not None and getattr(rule, "history", None):
-        parts.append(f"warm-up {rule.history[-1].get('n_completed', '?')} of "
-                     f"{getattr(rule, 'warm_up', '?')}")
+        parts.append(
+            f"warm-up {rule.history[-1].get('n_completed', '?')} of {getattr(rule, 'warm_up', '?')}"
+        )
     return " | ".join(parts)
 
 
@@ -117,8 +127,14 @@ class LiveView(TunerCallback):
     :param interval: seconds between plain status lines when not ``live``.
     """
 
-    def __init__(self, rule: Any, stream: TextIO | None = None, live: bool | None = None,
-                 status: bool = True, interval: float = 30.0):
+    def __init__(
+        self,
+        rule: Any,
+        stream: TextIO | None = None,
+        live: bool | None = None,
+        status: bool = True,
+        interval: float = 30.0,
+    ):
         self.rule = rule
         # bound now: the CLI swallows what Syne Tune prints during tuner.run() (compact view)
         self._stream = stream if stream is not None else sys.stdout
@@ -164,7 +180,7 @@ class LiveView(TunerCallback):
     def refresh(self, final: bool = False) -> None:
         """Print the new check lines, then the status line when it is due."""
         history = getattr(self.rule, "history", None) or []
-        new = history[self._seen:]
+        new = history[self._seen :]
         self._seen = len(history)
         for record in new:
             self._line(wrap(format_check(self.rule.name, record)))
@@ -215,20 +231,47 @@ class QuietTunerLogger(TunerLogger):
         stream.flush()
 
     # what a compact view leaves out
-    def print_experiment_header(self, *args, **kwargs): pass
-    def print_tuning_start(self, *args, **kwargs): pass
-    def print_tuning_status(self, *args, **kwargs): pass
-    def print_trial_started(self, *args, **kwargs): pass
-    def print_trial_resumed(self, *args, **kwargs): pass
-    def print_trial_completed(self, *args, **kwargs): pass
-    def print_trial_result(self, *args, **kwargs): pass
-    def print_trial_stopped_by_scheduler(self, *args, **kwargs): pass
-    def print_trial_stopped_independently(self, *args, **kwargs): pass
-    def print_trial_paused(self, *args, **kwargs): pass
-    def print_tuning_complete(self, *args, **kwargs): pass
-    def print_stopping_trials(self, *args, **kwargs): pass
-    def print_tuning_finished(self, *args, **kwargs): pass
-    def print_best_config_instructions(self, *args, **kwargs): pass
+    def print_experiment_header(self, *args, **kwargs):
+        pass
+
+    def print_tuning_start(self, *args, **kwargs):
+        pass
+
+    def print_tuning_status(self, *args, **kwargs):
+        pass
+
+    def print_trial_started(self, *args, **kwargs):
+        pass
+
+    def print_trial_resumed(self, *args, **kwargs):
+        pass
+
+    def print_trial_completed(self, *args, **kwargs):
+        pass
+
+    def print_trial_result(self, *args, **kwargs):
+        pass
+
+    def print_trial_stopped_by_scheduler(self, *args, **kwargs):
+        pass
+
+    def print_trial_stopped_independently(self, *args, **kwargs):
+        pass
+
+    def print_trial_paused(self, *args, **kwargs):
+        pass
+
+    def print_tuning_complete(self, *args, **kwargs):
+        pass
+
+    def print_stopping_trials(self, *args, **kwargs):
+        pass
+
+    def print_tuning_finished(self, *args, **kwargs):
+        pass
+
+    def print_best_config_instructions(self, *args, **kwargs):
+        pass
 
     # what it keeps, plainly
     def print_error(self, message: str):
@@ -250,8 +293,7 @@ class QuietTunerLogger(TunerLogger):
             self._say("  " + line)
 
     def print_no_metrics_observed(self, trial_id: int, stdout: str, stderr: str):
-        self._say(f"trial {trial_id} reported no metric (see its std.err in the experiment "
-                  "folder)")
+        self._say(f"trial {trial_id} reported no metric (see its std.err in the experiment folder)")
 
     def print_searcher_out_of_candidates(self, *args, **kwargs):
         self._say("the searcher has no more configurations to suggest")

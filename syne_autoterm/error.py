@@ -54,9 +54,7 @@ def nadeau_bengio_error(
     return math.sqrt(nadeau_bengio_variance(fold_scores, test_train_ratio, ddof))
 
 
-def bootstrap_error(
-    example_losses: np.ndarray, n_resamples: int = 1000, seed: int = 0
-) -> float:
+def bootstrap_error(example_losses: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> float:
     """Bootstrap standard error of a mean validation loss over held-out examples.
 
     For tuning without cross-validation: a trial reports its per-example
@@ -76,8 +74,12 @@ def bootstrap_error(
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore")  # DegenerateDataWarning on near-constant losses
         res = bootstrap(
-            (losses,), np.mean, n_resamples=int(n_resamples), method="percentile",
-            random_state=np.random.default_rng(seed), vectorized=True,
+            (losses,),
+            np.mean,
+            n_resamples=int(n_resamples),
+            method="percentile",
+            random_state=np.random.default_rng(seed),
+            vectorized=True,
         )
     error = float(res.standard_error)
     if not math.isfinite(error):

@@ -171,6 +171,9 @@ def fold_names_from_prefix(prefix: str, keys: Iterable[str]) -> list[str]:
 class FoldSpec:
     """Which reported metrics hold a trial's per-fold validation scores."""
 
+    prefix: str | None
+    names: tuple[str, ...]
+
     def __init__(self, fold_metrics: str | Sequence[str] | None):
         if fold_metrics is None:
             self.prefix, self.names = None, ()
@@ -249,9 +252,7 @@ def fold_array(scores: Any) -> np.ndarray:
     return to_float_array(scores)
 
 
-def audit_folds(
-    folds: Sequence[Any], expected: int | None = None, min_count: int = 2
-) -> FoldAudit:
+def audit_folds(folds: Sequence[Any], expected: int | None = None, min_count: int = 2) -> FoldAudit:
     """Check every trial's fold scores against the common count (see :class:`FoldAudit`)."""
     arrays = [fold_array(f) for f in folds]
     counts = tuple(int(a.size) for a in arrays)
@@ -421,10 +422,13 @@ class EvidenceCollector:
             skip.add(self.resource_attr)
         return {k: v for k, v in row.items() if k not in skip and not str(k).startswith("st_")}
 
-    def _reached_max_resource(self, row: Mapping[str, Any]) -> bool:
-        if not self.multi_fidelity:
-            return True
-        return at_max_resource(row.get(self.resource_attr), self.max_resource)
+    def _max_resource(self) -> float | None:
+        """``max_resource`` when multi-fidelity (both settings given), else None."""
+        return self.max_resource if self.multi_fidelity else None
+
+    def _level(self, row: Mapping[str, Any]) -> Any:
+        """The resource level of a status row (None when single fidelity)."""
+        return row.get(self.resource_attr) if self.resource_attr is not None else None
 
     def _counts(self, tid: int, row: Mapping[str, Any]) -> bool:
         status = str(row.get("status"))
@@ -436,21 +440,17 @@ class EvidenceCollector:
                     f"trial {tid} failed: it is not evidence (failed trials never count)",
                 )
             return False
-        if self.multi_fidelity:
-            if status not in (COMPLETED, STOPPED):
-                return False
-            if self._reached_max_resource(row):
-                return True
-            if status == COMPLETED and tid not in self._seen_short:
-                self._seen_short.add(tid)
-                self._problem(
-                    "below-max-resource",
-                    f"trial {tid} completed at {self.resource_attr}="
-                    f"{row.get(self.resource_attr)!r} < max_resource {self.max_resource}: "
-                    "not evidence (only results at the maximum resource count)",
-                )
-            return False
-        return status == COMPLETED
+        if counts_as_completed(status, self._level(row), self._max_resource()):
+            return True
+        if self.multi_fidelity and status == COMPLETED and tid not in self._seen_short:
+            self._seen_short.add(tid)
+            self._problem(
+                "below-max-resource",
+                f"trial {tid} completed at {self.resource_attr}="
+                f"{self._level(row)!r} < max_resource {self.max_resource}: "
+                "not evidence (only results at the maximum resource count)",
+            )
+        return False
 
     def _read(self, tid: int, row: Mapping[str, Any], status: Any) -> _Completion:
         try:
@@ -474,10 +474,7 @@ class EvidenceCollector:
         """Whether a recorded trial's status row still makes it evidence (no side effects)."""
         if not isinstance(row, abc.Mapping):
             return False
-        status = str(row.get("status"))
-        if self.multi_fidelity:
-            return status in (COMPLETED, STOPPED) and self._reached_max_resource(row)
-        return status == COMPLETED
+        return counts_as_completed(row.get("status"), self._level(row), self._max_resource())
 
     def contradiction(self, status: Any) -> str | None:
         """Why ``status`` cannot be the job whose trials were recorded, or None.
@@ -554,6 +551,29 @@ def at_max_resource(level: Any, max_resource: float) -> bool:
     """Whether a reported resource level (epochs, folds, ...) is a full-fidelity result."""
     value = _to_float(level)
     return math.isfinite(value) and value >= max_resource
+
+
+def counts_as_completed(status: Any, level: Any = None, max_resource: float | None = None) -> bool:
+    """Whether a trial is a completed trial (evidence): the package's one definition.
+
+    Why one function: the online collector, the replay of a stored experiment
+    (:func:`syne_autoterm.completed.completed_trials`) and the run summary must
+    count the same trials, or the summary's trial count and the replayed
+    decisions disagree with what the rule saw online.
+
+    ``status`` is how the trial ended (Syne Tune's status: ``Completed``,
+    ``Stopped``, ``Failed``, ...), ``level`` the resource attribute of its last
+    report. Single fidelity (``max_resource`` None): only ``Completed`` counts;
+    a stopped trial's last report is a partial result. Multi-fidelity:
+    ``Completed`` or ``Stopped`` at ``level >= max_resource`` (ASHA answers STOP
+    to the result at ``max_t``, so a trial that ran to the end may show either).
+    The trial's last report is its result whatever its metric (a NaN metric
+    still counts as a trial; the rules leave its value out).
+    """
+    status = str(status)
+    if max_resource is None:
+        return status == COMPLETED
+    return status in (COMPLETED, STOPPED) and at_max_resource(level, max_resource)
 
 
 def _report_time(row: Mapping[str, Any]) -> float:

@@ -19,9 +19,9 @@ from .console import format_check
 #: What to do about each kind of problem a check can log (see AutoTermination's docstring).
 _HINTS = {
     "incumbent-folds": "the incumbent's fold scores are missing or broken: report cv_fold_0, "
-                       "cv_fold_1, ... or pass threshold= or error_estimator='binomial'",
+    "cv_fold_1, ... or pass threshold= or error_estimator='binomial'",
     "incumbent-error": "the incumbent's error could not be estimated: check its fold scores "
-                       "or n_val",
+    "or n_val",
     "input-folds": "report the fold scores, or pass threshold= or error_estimator='binomial'",
     "input-n-val": "report the validation-set size (n_val) or pass n_val_metric=",
     "input-metric": "pass metric= the name the training script reports",
@@ -38,20 +38,25 @@ def _num(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def explain_history(history: Sequence[Mapping[str, Any]], rule: Any = None,
-                    budget_reason: str | None = None) -> str:
+def explain_history(
+    history: Sequence[Mapping[str, Any]], rule: Any = None, budget_reason: str | None = None
+) -> str:
     """A few lines: the decision (or why there is none yet), and the evidence behind it.
 
-    :param history: the rule's records (``rule.history`` or :func:`~syne_autoterm.trace.read_trace`).
+    :param history: the rule's records (``rule.history`` or
+        :func:`~syne_autoterm.trace.read_trace`).
     :param rule: the rule, for its name and warm-up (optional).
     :param budget_reason: what ended the job when the rule did not (optional).
     """
-    name = getattr(rule, "name", None) or (history[0].get("rule") if history else None) \
-        or "autoterm"
+    name = (
+        getattr(rule, "name", None) or (history[0].get("rule") if history else None) or "autoterm"
+    )
     warm_up = getattr(rule, "warm_up", None)
     if not history:
-        lines = [f"No decision: {name} has not checked yet (no completed trial reported the "
-                 "tuned metric)."]
+        lines = [
+            f"No decision: {name} has not checked yet (no completed trial reported the "
+            "tuned metric)."
+        ]
         if budget_reason:
             lines.append(f"The job ended: {budget_reason}.")
         return "\n".join(lines)
@@ -62,7 +67,7 @@ def explain_history(history: Sequence[Mapping[str, Any]], rule: Any = None,
     if stops:
         reason = str(last.get("reason"))
         if reason.startswith("stopped after"):
-            lines.append(f"Stopped{reason[len('stopped'):]} ({name}).")
+            lines.append(f"Stopped{reason[len('stopped') :]} ({name}).")
         else:
             lines.append(f"Stopped by {name} after {n} completed trials: {reason}.")
     else:
@@ -72,20 +77,26 @@ def explain_history(history: Sequence[Mapping[str, Any]], rule: Any = None,
     inc, value = last.get("incumbent_trial_id"), _num(last.get("incumbent_value"))
     if inc is not None and value is not None:
         err = _num(last.get("stat_error"))
-        lines.append(f"Incumbent: trial {inc}, validation value {value:.4g}"
-                     + (f" +- {err:.3g} (statistical error)" if err is not None else "") + ".")
+        lines.append(
+            f"Incumbent: trial {inc}, validation value {value:.4g}"
+            + (f" +- {err:.3g} (statistical error)" if err is not None else "")
+            + "."
+        )
     bounds = [(r.get("n_completed"), _num(r.get("regret_bound"))) for r in history]
     bounds = [(k, b) for k, b in bounds if b is not None]
     if bounds:
         (n0, b0), (n1, b1) = bounds[0], bounds[-1]
-        lines.append(f"Remaining-improvement bound: {b0:.3g} at {n0} trials -> {b1:.3g} at {n1} "
-                     f"trials ({len(history)} checks, {len(bounds)} past warm-up).")
+        lines.append(
+            f"Remaining-improvement bound: {b0:.3g} at {n0} trials -> {b1:.3g} at {n1} "
+            f"trials ({len(history)} checks, {len(bounds)} past warm-up)."
+        )
     problems = sorted({p for r in history for p in (r.get("problems") or [])})
     if problems:
         lines.append("Problems met: " + ", ".join(problems) + ".")
         for kind in problems:
-            hint = _HINTS.get(kind) or next((h for k, h in _HINTS.items()
-                                             if kind.startswith(k)), None)
+            hint = _HINTS.get(kind) or next(
+                (h for k, h in _HINTS.items() if kind.startswith(k)), None
+            )
             if hint:
                 lines.append(f"  {kind}: {hint}")
     lines.append("Last check: " + format_check(name, history[-1]))
@@ -97,13 +108,17 @@ def _not_stopped(name: str, last: Mapping[str, Any], warm_up: int | None) -> str
     n = last.get("n_completed")
     if reason.startswith("warm-up"):
         need = f" ({warm_up} needed)" if warm_up else ""
-        return (f"Not stopped: still warming up at {n} completed trials{need}; {name} decides "
-                "nothing before.")
+        return (
+            f"Not stopped: still warming up at {n} completed trials{need}; {name} decides "
+            "nothing before."
+        )
     if _num(last.get("regret_bound")) is not None and reason.startswith("continue"):
-        return (f"Not stopped: not converged yet. At {n} trials the remaining improvement bound "
-                f"{_num(last['regret_bound']):.4g} is still >= {_num(last.get('threshold')):.4g} "
-                "(error_scale x the incumbent's statistical error): more trials can still pay. "
-                "Low-noise problems may not stop early.")
+        return (
+            f"Not stopped: not converged yet. At {n} trials the remaining improvement bound "
+            f"{_num(last['regret_bound']):.4g} is still >= {_num(last.get('threshold')):.4g} "
+            "(error_scale x the incumbent's statistical error): more trials can still pay. "
+            "Low-noise problems may not stop early."
+        )
     return f"Not stopped: the last check could not decide ({reason})."
 
 
@@ -113,8 +128,11 @@ def incumbent_curve_from_history(history: Sequence[Mapping[str, Any]]) -> dict[s
     points = [(k, v) for k, v in points if k is not None and v is not None]
     if not points:
         return None
-    return {"n": [k for k, _ in points], "validation": [v for _, v in points],
-            "test": [math.nan] * len(points)}
+    return {
+        "n": [k for k, _ in points],
+        "validation": [v for _, v in points],
+        "test": [math.nan] * len(points),
+    }
 
 
 def _curve_from_evidence(evidence: Any) -> dict[str, list] | None:
@@ -125,12 +143,16 @@ def _curve_from_evidence(evidence: Any) -> dict[str, list] | None:
 
     best = evidence.best_so_far()
     values = [float(evidence.sign * b) if np.isfinite(b) else math.nan for b in best]
-    return {"n": list(range(1, len(values) + 1)), "validation": values,
-            "test": [math.nan] * len(values)}
+    return {
+        "n": list(range(1, len(values) + 1)),
+        "validation": values,
+        "test": [math.nan] * len(values),
+    }
 
 
-def plot_rule(rule: Any, path: str | Path, results: Any = None,
-              budget_stop: int | None = None) -> Path:
+def plot_rule(
+    rule: Any, path: str | Path, results: Any = None, budget_stop: int | None = None
+) -> Path:
     """The decision figure of ``rule`` (see :func:`~syne_autoterm.plot.plot_decisions`)."""
     from .plot import plot_decisions
 
@@ -147,5 +169,12 @@ def plot_rule(rule: Any, path: str | Path, results: Any = None,
         curve = _curve_from_evidence(getattr(rule, "evidence", None))
     if curve is None:
         curve = incumbent_curve_from_history(rule.history)
-    return plot_decisions(rule.history, path, curve, title=f"{rule.name}: {rule.metric}",
-                          metric=rule.metric, warm_up=rule.warm_up, budget_stop=budget_stop)
+    return plot_decisions(
+        rule.history,
+        path,
+        curve,
+        title=f"{rule.name}: {rule.metric}",
+        metric=rule.metric,
+        warm_up=rule.warm_up,
+        budget_stop=budget_stop,
+    )

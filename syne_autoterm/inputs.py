@@ -29,14 +29,20 @@ _FINISHED = {"Completed", "Stopped"}
 
 def reported_metrics(row: Mapping[str, Any], config_keys: set[str]) -> list[str]:
     """The metric names a trial reported (its row less config and Syne Tune's own keys)."""
-    return [k for k in row if k not in _STATUS_KEYS and k not in config_keys
-            and not str(k).startswith("st_")]
+    return [
+        k
+        for k in row
+        if k not in _STATUS_KEYS and k not in config_keys and not str(k).startswith("st_")
+    ]
 
 
 def _listing(names: list[str], most: int = 8) -> str:
     shown = ", ".join(names[:most])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > most else "") if names \
+    return (
+        shown + (f", ... ({len(names)} in all)" if len(names) > most else "")
+        if names
         else "nothing"
+    )
 
 
 def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | None:
@@ -48,8 +54,11 @@ def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | Non
     resource attribute are reported at the first finished trial.
     """
     rows = getattr(status, "trial_rows", None) or {}
-    finished = [(tid, row) for tid, row in rows.items()
-                if str(row.get("status")) in _FINISHED and row.get("iter", 1)]
+    finished = [
+        (tid, row)
+        for tid, row in rows.items()
+        if str(row.get("status")) in _FINISHED and row.get("iter", 1)
+    ]
     if not finished:
         return None
     config_keys = set(rule._config_keys() or [])
@@ -57,26 +66,47 @@ def first_result_problems(rule: Any, status: Any) -> list[tuple[str, str]] | Non
     reported = reported_metrics(row, config_keys)
     problems: list[tuple[str, str]] = []
     if not any(rule.metric in r for _, r in finished):
-        problems.append(("input-metric", (
-            f"trial {tid} finished without reporting the tuned metric '{rule.metric}' (it "
-            f"reported: {_listing(reported)}): no trial is evidence and the rule can never stop; "
-            f"pass metric= the name your script reports")))
+        problems.append(
+            (
+                "input-metric",
+                (
+                    f"trial {tid} finished without reporting the tuned metric '{rule.metric}' (it "
+                    f"reported: {_listing(reported)}): no trial is evidence and the rule can "
+                    "never stop; pass metric= the name your script reports"
+                ),
+            )
+        )
     attr, top = rule.resource_settings()
     full = finished
     if attr is not None and top is not None:
         if not any(attr in r for _, r in finished):
-            problems.append(("input-resource", (
-                f"resource_attr '{attr}' is not in trial {tid}'s results (it reported: "
-                f"{_listing(reported)}): no trial counts as full fidelity; pass resource_attr= the "
-                "attribute your script reports (e.g. epoch) and max_resource= its last value")))
-        problems.append(("input-multi-fidelity", (
-            f"multi-fidelity: only trials that reach {attr} = {top:g} are evidence, so no "
-            f"decision before {rule.warm_up} of them have completed (warm_up={rule.warm_up}); "
-            "trials stopped early by the scheduler do not count")))
+            problems.append(
+                (
+                    "input-resource",
+                    (
+                        f"resource_attr '{attr}' is not in trial {tid}'s results (it reported: "
+                        f"{_listing(reported)}): no trial counts as full fidelity; pass "
+                        "resource_attr= the attribute your script reports (e.g. epoch) and "
+                        "max_resource= its last value"
+                    ),
+                )
+            )
+        problems.append(
+            (
+                "input-multi-fidelity",
+                (
+                    f"multi-fidelity: only trials that reach {attr} = {top:g} are evidence, so no "
+                    f"decision before {rule.warm_up} of them have completed "
+                    f"(warm_up={rule.warm_up}); trials stopped early by the scheduler do not count"
+                ),
+            )
+        )
         full = [(t, r) for t, r in finished if at_max_resource(r.get(attr), top)]
         if not full:
-            return problems if any(k != "input-multi-fidelity" for k, _ in problems) else \
-                _pending(rule, problems)
+            if any(k != "input-multi-fidelity" for k, _ in problems):
+                return problems
+            _pending(rule, problems)
+            return None
     problems += _estimator_problems(rule, full[0][0], full[0][1], config_keys)
     return problems
 
@@ -88,8 +118,9 @@ def _pending(rule: Any, problems: list[tuple[str, str]]) -> None:
     return None
 
 
-def _estimator_problems(rule: Any, tid: Any, row: Mapping[str, Any],
-                        config_keys: set[str]) -> list[tuple[str, str]]:
+def _estimator_problems(
+    rule: Any, tid: Any, row: Mapping[str, Any], config_keys: set[str]
+) -> list[tuple[str, str]]:
     """What AutoTermination's error estimate needs (rules without one need nothing)."""
     estimator = getattr(rule, "error_estimator", None)
     if estimator is None or getattr(rule, "threshold", None) is not None:
@@ -99,22 +130,38 @@ def _estimator_problems(rule: Any, tid: Any, row: Mapping[str, Any],
         n_val = rule.n_val_metric
         if n_val in row:
             return []
-        return [("input-n-val", (
-            f"error_estimator='binomial' needs the validation-set size as metric '{n_val}', "
-            f"which trial {tid} did not report (it reported: {_listing(reported)}): report it "
-            f"(Reporter()(..., {n_val}=len(y_val))), pass n_val_metric= its name, or pass "
-            "threshold= a fixed bound"))]
+        return [
+            (
+                "input-n-val",
+                (
+                    "error_estimator='binomial' needs the validation-set size as metric "
+                    f"'{n_val}', which trial {tid} did not report (it reported: "
+                    f"{_listing(reported)}): report it (Reporter()(..., {n_val}=len(y_val))), "
+                    "pass n_val_metric= its name, or pass threshold= a fixed bound"
+                ),
+            )
+        ]
     spec = rule.fold_spec
     if len(spec.read(row)) >= 2:
         return []
-    wanted = f"'{spec.prefix}0', '{spec.prefix}1', ..." if spec.prefix is not None \
+    wanted = (
+        f"'{spec.prefix}0', '{spec.prefix}1', ..."
+        if spec.prefix is not None
         else ", ".join(f"'{n}'" for n in spec.names)
+    )
     what = "per-example validation losses" if estimator == "bootstrap" else "fold scores"
-    return [("input-folds", (
-        f"trial {tid} reported no {what} {wanted} (it reported: {_listing(reported)}): the "
-        f"incumbent's statistical error cannot be estimated, so {rule.name} will never stop by "
-        "it. Report them, or pass fold_metrics= the names you report, threshold= a fixed bound "
-        f"in '{rule.metric}' units, or error_estimator='binomial' (with n_val)"))]
+    return [
+        (
+            "input-folds",
+            (
+                f"trial {tid} reported no {what} {wanted} (it reported: {_listing(reported)}): "
+                f"the incumbent's statistical error cannot be estimated, so {rule.name} will "
+                "never stop by it. Report them, or pass fold_metrics= the names you report, "
+                f"threshold= a fixed bound in '{rule.metric}' units, or "
+                "error_estimator='binomial' (with n_val)"
+            ),
+        )
+    ]
 
 
 def ensure_results_callback(tuner: Any, rule_name: str = "autoterm") -> bool:
@@ -136,5 +183,6 @@ def ensure_results_callback(tuner: Any, rule_name: str = "autoterm") -> bool:
     logger.warning(
         f"{rule_name}: the Tuner's callbacks= had no StoreResultsCallback, so Syne Tune would "
         "write no results.csv.zip; one was added (pass callbacks=[StoreResultsCallback(), rule] "
-        "to say so yourself)")
+        "to say so yourself)"
+    )
     return True

@@ -14,7 +14,7 @@ draws this figure for a rule after ``tuner.run()``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ import numpy as np
 def plot_decisions(
     history: Sequence[dict],
     out_path: str | Path,
-    incumbent_curve: dict[str, Sequence[float]] | None = None,
+    incumbent_curve: Mapping[str, Sequence[float]] | None = None,
     title: str = "",
     metric: str = "error",
     warm_up: int | None = None,
@@ -54,8 +54,13 @@ def plot_decisions(
         ax.plot(n, [r["regret_bound"] for r in checked], "o-", ms=3, label="regret bound")
         thresholds = [r.get("threshold") for r in checked]
         if any(t is not None for t in thresholds):
-            ax.plot(n, [np.nan if t is None else t for t in thresholds], "s-", ms=3,
-                    label="statistical error (threshold)")
+            ax.plot(
+                n,
+                [np.nan if t is None else t for t in thresholds],
+                "s-",
+                ms=3,
+                label="statistical error (threshold)",
+            )
         positive = [v for r in checked for v in (r["regret_bound"], r.get("threshold")) if v]
         if positive and min(positive) > 0:
             ax.set_yscale("log")
@@ -65,14 +70,30 @@ def plot_decisions(
     for a in axes:
         top = a is axes[0]
         if warm_up:
-            a.axvspan(0, warm_up, color="0.85", alpha=0.5, lw=0,
-                      label=f"warm-up ({warm_up} trials)" if top else None)
+            a.axvspan(
+                0,
+                warm_up,
+                color="0.85",
+                alpha=0.5,
+                lw=0,
+                label=f"warm-up ({warm_up} trials)" if top else None,
+            )
         if stops:
-            a.axvline(stops[0]["n_completed"], color="red", ls="--", lw=1,
-                      label=f"stop at {stops[0]['n_completed']} trials" if top else None)
+            a.axvline(
+                stops[0]["n_completed"],
+                color="red",
+                ls="--",
+                lw=1,
+                label=f"stop at {stops[0]['n_completed']} trials" if top else None,
+            )
         elif budget_stop is not None:
-            a.axvline(budget_stop, color="0.3", ls=":", lw=1.5,
-                      label=f"budget ended the job at {budget_stop} trials" if top else None)
+            a.axvline(
+                budget_stop,
+                color="0.3",
+                ls=":",
+                lw=1.5,
+                label=f"budget ended the job at {budget_stop} trials" if top else None,
+            )
     ax.set_ylabel("remaining gain vs error")
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
@@ -80,8 +101,12 @@ def plot_decisions(
 
     ax = axes[1]
     if incumbent_curve and len(incumbent_curve.get("n", [])):
-        ax.step(incumbent_curve["n"], incumbent_curve["validation"], where="post",
-                label=f"incumbent validation {metric}")
+        ax.step(
+            incumbent_curve["n"],
+            incumbent_curve["validation"],
+            where="post",
+            label=f"incumbent validation {metric}",
+        )
         test = incumbent_curve.get("test")
         if test is not None and np.isfinite(np.asarray(test, dtype=float)).any():
             ax.step(incumbent_curve["n"], test, where="post", label=f"incumbent test {metric}")

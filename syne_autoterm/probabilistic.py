@@ -77,8 +77,9 @@ class ProbabilisticRegret:
     quantiles: tuple[tuple[float, float], ...] = ()
 
 
-def _sample(mean: np.ndarray, cov: np.ndarray, n_paths: int, rng: np.random.RandomState
-            ) -> np.ndarray:
+def _sample(
+    mean: np.ndarray, cov: np.ndarray, n_paths: int, rng: np.random.RandomState
+) -> np.ndarray:
     """Joint Gaussian samples (points x paths); a nearly singular covariance is repaired."""
     cov = (cov + cov.T) / 2.0
     scale = float(np.max(np.abs(np.diag(cov)))) if cov.size else 0.0
@@ -121,11 +122,17 @@ def probabilistic_regret(
     if search.n_candidates > 0:
         pool = np.vstack([observed, sample_domain(search.n_candidates, rng)])
     mean, std = checked_predict(posterior, pool)
-    local = DomainSearch(n_candidates=0, n_starts=search.n_starts, n_rounds=search.n_rounds,
-                         n_samples=search.n_samples, radius=search.radius)
+    local = DomainSearch(
+        n_candidates=0,
+        n_starts=search.n_starts,
+        n_rounds=search.n_rounds,
+        n_samples=search.n_samples,
+        radius=search.radius,
+    )
     starts = pool[np.argsort(mean - SCREEN_SQRT_BETA * std)[: max(1, search.n_starts)]]
-    _, best_x, _ = minimize_lcb(posterior, SCREEN_SQRT_BETA, starts, sample_domain, snap, local,
-                                rng)
+    _, best_x, _ = minimize_lcb(
+        posterior, SCREEN_SQRT_BETA, starts, sample_domain, snap, local, rng
+    )
     extra = np.atleast_2d(best_x)
     extra_mean, extra_std = checked_predict(posterior, extra)
     pool = np.vstack([pool, extra])
@@ -144,6 +151,11 @@ def probabilistic_regret(
         raise PosteriorError("the probabilistic regret bound is not finite")
     levels = REPORTED_QUANTILES
     quantiles = tuple(zip(levels, (float(q) for q in np.quantile(regret, levels))))
-    return ProbabilisticRegret(value=value, expected=float(regret.mean()), x_hat=x_hat,
-                               n_candidates=len(points) - 1, n_paths=sampling.n_paths,
-                               quantiles=quantiles)
+    return ProbabilisticRegret(
+        value=value,
+        expected=float(regret.mean()),
+        x_hat=x_hat,
+        n_candidates=len(points) - 1,
+        n_paths=sampling.n_paths,
+        quantiles=quantiles,
+    )

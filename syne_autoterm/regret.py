@@ -36,7 +36,9 @@ def beta_schedule(n_dims: int, n_points: int, delta: float = 0.1, scale: float =
     ratio = n_dims * n_points**2 * math.pi**2 / (6.0 * delta)
     if not math.isfinite(ratio):  # many points and a tiny delta: the product overflows
         log_ratio = (
-            math.log(n_dims) + 2.0 * math.log(n_points) + math.log(math.pi**2 / 6.0)
+            math.log(n_dims)
+            + 2.0 * math.log(n_points)
+            + math.log(math.pi**2 / 6.0)
             - math.log(delta)
         )
         return scale * 2.0 * log_ratio

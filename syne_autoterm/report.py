@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .completed import completed_trials as _completed_trials
 from .error import EvidenceError, nadeau_bengio_error
 from .evidence import fold_names_from_prefix
 
@@ -34,28 +35,19 @@ class Summary:
 
 
 def completed_trials(
-    results: pd.DataFrame,
+    results: pd.DataFrame | None,
     metric: str,
     resource_attr: str | None = None,
     max_resource: float | None = None,
 ) -> pd.DataFrame:
-    """Last reported row of every trial that reported ``metric``, in reporting order.
+    """The completed trials of :func:`syne_autoterm.completed.completed_trials`.
 
-    With ``resource_attr``/``max_resource`` (multi-fidelity), only rows at the
-    maximum resource count: a trial ASHA stopped after one fold is no result.
+    Why a wrapper: a summary of a run without results (or without the metric)
+    is an empty summary, not an error.
     """
-    if results is None or len(results) == 0 or metric not in results:
+    if results is None or len(results) == 0 or metric not in results or "trial_id" not in results:
         return pd.DataFrame()
-    if resource_attr and max_resource is not None and resource_attr in results:
-        results = results[pd.to_numeric(results[resource_attr], errors="coerce") >= max_resource]
-    # ``st_status`` is the status when a row was reported (InProgress for a
-    # trial's only report), so it cannot tell completed trials apart.
-    df = results.dropna(subset=[metric])
-    time_col = next((c for c in ("st_tuner_time", "st_worker_timestamp") if c in df), None)
-    last = df.groupby("trial_id", sort=False).tail(1)
-    if time_col is not None:
-        last = last.sort_values([time_col, "trial_id"], kind="stable")
-    return last.reset_index(drop=True)
+    return _completed_trials(results, metric, resource_attr, max_resource)
 
 
 def incumbent_curve(
@@ -64,13 +56,17 @@ def incumbent_curve(
     """Validation (and test) value of the incumbent after each completed trial."""
     sign = 1.0 if mode == "min" else -1.0
     values = sign * trials[metric].to_numpy(dtype=float)
-    best_idx, best, curve = [], math.inf, {"n": [], "validation": [], "test": []}
+    best_idx: int | None = None
+    best = math.inf
+    curve: dict[str, list[float]] = {"n": [], "validation": [], "test": []}
     for i, v in enumerate(values):
         if np.isfinite(v) and v < best:
             best, best_idx = v, i
         curve["n"].append(i + 1)
-        curve["validation"].append(np.nan if best_idx == [] else float(trials[metric].iloc[best_idx]))
-        if test_metric and test_metric in trials and best_idx != []:
+        curve["validation"].append(
+            np.nan if best_idx is None else float(trials[metric].iloc[best_idx])
+        )
+        if test_metric and test_metric in trials and best_idx is not None:
             curve["test"].append(float(trials[test_metric].iloc[best_idx]))
         else:
             curve["test"].append(np.nan)
@@ -97,8 +93,12 @@ def summarize(
         reason = budget_reason or "the stopping rule did not fire; the trial budget ended the job"
         by_rule = False
     summary = Summary(
-        n_completed=len(trials), stop_reason=reason, stopped_by_rule=by_rule,
-        wallclock_seconds=wallclock_seconds, best_trial_id=None, metric=metric,
+        n_completed=len(trials),
+        stop_reason=reason,
+        stopped_by_rule=by_rule,
+        wallclock_seconds=wallclock_seconds,
+        best_trial_id=None,
+        metric=metric,
     )
     if len(trials) == 0:
         return summary
@@ -109,14 +109,20 @@ def summarize(
     best = trials.iloc[int(np.nanargmin(np.where(np.isfinite(objective), objective, np.inf)))]
     summary.best_trial_id = int(best["trial_id"])
     # Constants of the config space (dataset, model, folds, ...) are not tuned.
-    tuned = [c for c in trials.columns
-             if c.startswith("config_") and (len(trials) == 1 or trials[c].nunique() > 1)]
-    summary.best_config = {c[len("config_"):]: _plain(best[c]) for c in tuned}
+    tuned = [
+        c
+        for c in trials.columns
+        if c.startswith("config_") and (len(trials) == 1 or trials[c].nunique() > 1)
+    ]
+    summary.best_config = {c[len("config_") :]: _plain(best[c]) for c in tuned}
     summary.best_value = float(best[metric])
     # the rule's own estimate (its estimator, ddof and ratio) when a check saw this incumbent
-    own = [r["stat_error"] for r in history
-           if r.get("incumbent_trial_id") == summary.best_trial_id
-           and isinstance(r.get("stat_error"), (int, float))]
+    own = [
+        r["stat_error"]
+        for r in history
+        if r.get("incumbent_trial_id") == summary.best_trial_id
+        and isinstance(r.get("stat_error"), (int, float))
+    ]
     if own:
         summary.best_stat_error = float(own[-1])
     elif fold_prefix:

@@ -60,7 +60,9 @@ class FoldFunctionBlackbox(Blackbox):
         rng = np.random.default_rng(_config_seed(config, self._seed))
         folds = np.asarray(self._fold_scores(config, rng), dtype=float)
         if folds.shape != (self._n_folds,):
-            raise ValueError(f"fold_scores returned shape {folds.shape}, expected ({self._n_folds},)")
+            raise ValueError(
+                f"fold_scores returned shape {folds.shape}, expected ({self._n_folds},)"
+            )
         extra = dict(self._extras(config)) if self._extras else {}
         elapsed = self._elapsed(config) if callable(self._elapsed) else float(self._elapsed)
         row = [*folds, folds.mean(), *[extra[n] for n in self._extra_names], elapsed]
@@ -103,21 +105,28 @@ class TableBlackbox(Blackbox):
         super().__init__(dict(config_space), {FIDELITY: [1]}, names)
         self._encoder = ConfigEncoder(config_space)
         configs = [
-            {**{k: v for k, v in config_space.items() if k not in hp_keys},
-             **{k: _cast(config_space[k], row[f"hp_{k}"]) for k in hp_keys}}
+            {
+                **{k: v for k, v in config_space.items() if k not in hp_keys},
+                **{k: _cast(config_space[k], row[f"hp_{k}"]) for k in hp_keys},
+            }
             for _, row in table.iterrows()
         ]
         self._tree = cKDTree(self._encoder.encode(configs))
         cols = self._fold_cols + ["value"]
-        self._values = np.column_stack([
-            table[cols].to_numpy(dtype=float),
-            table["test_value"].to_numpy(dtype=float) if "test_value" in table
-            else np.full(len(table), np.nan),
-            table["elapsed_time"].to_numpy(dtype=float) if "elapsed_time" in table
-            else np.full(len(table), 60.0),
-            table["config_id"].to_numpy(dtype=float) if "config_id" in table
-            else np.arange(len(table), dtype=float),
-        ])
+        self._values = np.column_stack(
+            [
+                table[cols].to_numpy(dtype=float),
+                table["test_value"].to_numpy(dtype=float)
+                if "test_value" in table
+                else np.full(len(table), np.nan),
+                table["elapsed_time"].to_numpy(dtype=float)
+                if "elapsed_time" in table
+                else np.full(len(table), 60.0),
+                table["config_id"].to_numpy(dtype=float)
+                if "config_id" in table
+                else np.arange(len(table), dtype=float),
+            ]
+        )
 
     @property
     def fidelity_values(self) -> np.ndarray:

@@ -19,17 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMAND = re.compile(r"python -m benchmarks\.(\w+)")
 # the form the scripts were run in before they became a package
 SCRIPT_PATH = re.compile(r"python3? \S*benchmarks/\w+\.py")
-SCRIPTS = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
-                 if not m.name.startswith("_") and m.name != "sweeps")
+SCRIPTS = sorted(
+    m.name
+    for m in pkgutil.iter_modules(benchmarks.__path__)
+    if not m.name.startswith("_") and m.name != "sweeps"
+)
 
 
 def _documents() -> list[Path]:
     docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     docs += sorted(p for p in (ROOT / "benchmarks").rglob("README.md") if "cache" not in p.parts)
     docs += sorted((ROOT / "benchmarks").glob("*.py"))
-    docs += [ROOT / "benchmarks" / "results" / "main_job.md",
-             ROOT / "benchmarks" / "tables" / "builds.csv",
-             ROOT / "benchmarks" / "tables" / "surrogate" / "pools.csv"]
+    docs += [
+        ROOT / "benchmarks" / "results" / "main_job.md",
+        ROOT / "benchmarks" / "tables" / "builds.csv",
+        ROOT / "benchmarks" / "tables" / "surrogate" / "pools.csv",
+    ]
     return docs
 
 

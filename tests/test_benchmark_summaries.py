@@ -15,11 +15,28 @@ def _per_run() -> pd.DataFrame:
         # paired difference is exact; on dataset b ours loses 0.05 once.
         for dataset in ("a", "b"):
             ours_ryc = -0.05 if (dataset == "b" and seed == 0) else 0.0
-            rows.append({"dataset": dataset, "model": "RF", "seed": seed,
-                         "method": "autoterm_0.21", "rtc": 0.1 * seed, "ryc": ours_ryc,
-                         "fired": True})
-            rows.append({"dataset": dataset, "model": "RF", "seed": seed, "method": "conv_10",
-                         "rtc": 0.1 * seed + 0.2, "ryc": ours_ryc, "fired": seed > 0})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": "RF",
+                    "seed": seed,
+                    "method": "autoterm_0.21",
+                    "rtc": 0.1 * seed,
+                    "ryc": ours_ryc,
+                    "fired": True,
+                }
+            )
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": "RF",
+                    "seed": seed,
+                    "method": "conv_10",
+                    "rtc": 0.1 * seed + 0.2,
+                    "ryc": ours_ryc,
+                    "fired": seed > 0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -38,8 +55,11 @@ def test_paired_difference_and_clear_dominance():
     assert d["d_rtc"] == pytest.approx(0.2)
     assert d["se_rtc"] == pytest.approx(0.0, abs=1e-12)
     assert d["d_ryc"] == pytest.approx(0.0)
-    summary = per_run.groupby(["method", "model"]).agg(
-        rtc=("rtc", "mean"), ryc=("ryc", "mean"), n_runs=("rtc", "size")).reset_index()
+    summary = (
+        per_run.groupby(["method", "model"])
+        .agg(rtc=("rtc", "mean"), ryc=("ryc", "mean"), n_runs=("rtc", "size"))
+        .reset_index()
+    )
     table = dominance.dominated(summary, per_run)
     text = table.set_index("method").loc["autoterm_0.21", "dominated_by"]
     assert text.startswith("conv_10") and text.endswith(", clear]")
@@ -49,8 +69,11 @@ def test_paired_difference_and_clear_dominance():
 
 def test_dominance_command_reads_the_per_run_file_beside_the_summary(tmp_path, capsys):
     per_run = _per_run()
-    summary = per_run.groupby(["method", "model"]).agg(
-        rtc=("rtc", "mean"), ryc=("ryc", "mean"), n_runs=("rtc", "size")).reset_index()
+    summary = (
+        per_run.groupby(["method", "model"])
+        .agg(rtc=("rtc", "mean"), ryc=("ryc", "mean"), n_runs=("rtc", "size"))
+        .reset_index()
+    )
     summary.to_csv(tmp_path / "summary_x.csv", index=False)
     per_run.to_csv(tmp_path / "per_run_x.csv", index=False)
     assert dominance.main([str(tmp_path / "summary_x.csv"), "--out", str(tmp_path / "d.csv")]) == 0
@@ -77,8 +100,12 @@ def _toy_table(n: int) -> pd.DataFrame:
         folds = mean + rng.normal(0, 0.03, 10)
         row = {"config_id": i, **{f"hp_{k}": v for k, v in config.items()}}
         row.update({f"fold_{j}": folds[j] for j in range(10)})
-        row.update(value=folds.mean(), test_value=mean + rng.normal(0, 0.01),
-                   elapsed_time=1.0, metric="classification_error")
+        row.update(
+            value=folds.mean(),
+            test_value=mean + rng.normal(0, 0.01),
+            elapsed_time=1.0,
+            metric="classification_error",
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -89,9 +116,25 @@ def test_compare_end_to_end_online_equals_replay(tmp_path):
     tables.mkdir()
     _toy_table(300).to_csv(tables / "toy__rf.csv.gz", index=False, compression="gzip")
     out = tmp_path / "results"
-    code = suite_compare.main(["--tables", str(tables), "--out", str(out), "--seeds", "1",
-                         "--iterations", "45", "--online-seeds", "1", "--min-rows", "100",
-                         "--methods", "conv_10", "autoterm_0.21"])
+    code = suite_compare.main(
+        [
+            "--tables",
+            str(tables),
+            "--out",
+            str(out),
+            "--seeds",
+            "1",
+            "--iterations",
+            "45",
+            "--online-seeds",
+            "1",
+            "--min-rows",
+            "100",
+            "--methods",
+            "conv_10",
+            "autoterm_0.21",
+        ]
+    )
     assert code == 0
     summary = pd.read_csv(out / "summary.csv")
     assert {"method", "model", "rtc", "ryc", "stop_rate", "n_runs"} <= set(summary)
@@ -120,10 +163,30 @@ def test_compare_accepts_a_csv_dataset_it_has_never_seen(tmp_path):
     csv = tmp_path / "my_data.csv"
     frame.to_csv(csv, index=False)
     tables, out = tmp_path / "tables", tmp_path / "results"
-    code = suite_compare.main(["--tables", str(tables), "--out", str(out), "--new-dataset",
-                         f"csv:{csv}:target", "--models", "rf", "--n-configs", "25",
-                         "--min-rows", "20", "--seeds", "1", "--iterations", "24",
-                         "--online-seeds", "0", "--methods", "conv_10"])
+    code = suite_compare.main(
+        [
+            "--tables",
+            str(tables),
+            "--out",
+            str(out),
+            "--new-dataset",
+            f"csv:{csv}:target",
+            "--models",
+            "rf",
+            "--n-configs",
+            "25",
+            "--min-rows",
+            "20",
+            "--seeds",
+            "1",
+            "--iterations",
+            "24",
+            "--online-seeds",
+            "0",
+            "--methods",
+            "conv_10",
+        ]
+    )
     assert code == 0
     table = pd.read_csv(tables / "my_data__rf.csv.gz")
     assert len(table) == 25 and table["fold_9"].notna().all()  # 10-fold CV of real fits

@@ -9,12 +9,19 @@ import pytest
 
 @pytest.fixture
 def run_cli(child_env, tmp_path):
-    """``run(args, timeout)``: this checkout's CLI in a subprocess in tmp_path, runs in tmp_path/st."""
+    """``run(args, timeout)``: this checkout's CLI in a subprocess in tmp_path.
+
+    Runs are stored in tmp_path/st.
+    """
 
     def run(args, timeout=600):
         return subprocess.run(
-            [sys.executable, "-m", "syne_autoterm.cli", *args], capture_output=True, text=True,
-            env=child_env(SYNETUNE_FOLDER=str(tmp_path / "st")), timeout=timeout, cwd=tmp_path,
+            [sys.executable, "-m", "syne_autoterm.cli", *args],
+            capture_output=True,
+            text=True,
+            env=child_env(SYNETUNE_FOLDER=str(tmp_path / "st")),
+            timeout=timeout,
+            cwd=tmp_path,
         )
 
     return run
@@ -22,9 +29,27 @@ def run_cli(child_env, tmp_path):
 
 @pytest.mark.slow
 def test_tune_then_explain_end_to_end(run_cli, tmp_path):
-    res = run_cli(["tune", "--dataset", "iris", "--model", "rf", "--folds", "3",
-                   "--searcher", "random", "--max-trials", "8", "--warm-up", "4",
-                   "--workers", "2", "--name", "cli-test"])
+    res = run_cli(
+        [
+            "tune",
+            "--dataset",
+            "iris",
+            "--model",
+            "rf",
+            "--folds",
+            "3",
+            "--searcher",
+            "random",
+            "--max-trials",
+            "8",
+            "--warm-up",
+            "4",
+            "--workers",
+            "2",
+            "--name",
+            "cli-test",
+        ]
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert "Why it stopped:" in out and "Best trial:" in out and "Test error:" in out
@@ -40,7 +65,9 @@ def test_tune_then_explain_end_to_end(run_cli, tmp_path):
     assert len(folders) == 1
     folder = folders[0]
     assert (folder / "autoterm_decisions.png").stat().st_size > 10_000
-    trace = [json.loads(line) for line in (folder / "autoterm_trace.jsonl").read_text().splitlines()]
+    trace = [
+        json.loads(line) for line in (folder / "autoterm_trace.jsonl").read_text().splitlines()
+    ]
     assert trace and trace[-1]["n_completed"] <= 8
     summary = json.loads((folder / "autoterm_summary.json").read_text())
     assert summary["n_completed"] >= 4
@@ -55,9 +82,28 @@ def test_tune_then_explain_end_to_end(run_cli, tmp_path):
 
 @pytest.mark.slow
 def test_verbose_restores_syne_tune_table(run_cli):
-    res = run_cli(["--verbose", "tune", "--dataset", "iris", "--model", "rf", "--folds", "3",
-                   "--searcher", "random", "--max-trials", "4", "--warm-up", "4",
-                   "--workers", "2", "--name", "cli-verbose"])
+    res = run_cli(
+        [
+            "--verbose",
+            "tune",
+            "--dataset",
+            "iris",
+            "--model",
+            "rf",
+            "--folds",
+            "3",
+            "--searcher",
+            "random",
+            "--max-trials",
+            "4",
+            "--warm-up",
+            "4",
+            "--workers",
+            "2",
+            "--name",
+            "cli-verbose",
+        ]
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "Resource summary" in res.stdout and "trial_id" in res.stdout  # Syne Tune's table
     assert "running subprocess with command" in res.stderr  # Syne Tune's per-trial INFO lines
@@ -106,15 +152,24 @@ def _experiment(tmp_path, name: str, metadata, trace_dir: bool = False) -> str:
     folder.mkdir(parents=True)
     (folder / "results.csv").write_text(
         "trial_id,status,error,cv_fold_0,cv_fold_1\n0,Completed,0.3,0.2,0.4\n"
-        "1,Completed,0.2,0.1,0.3\n2,Completed,0.25,0.2,0.3\n")
+        "1,Completed,0.2,0.1,0.3\n2,Completed,0.25,0.2,0.3\n"
+    )
     (folder / "metadata.json").write_text(json.dumps(metadata))
     if trace_dir:
         (folder / "autoterm_trace.jsonl").mkdir()
     return name
 
 
-GOOD_META = {"autoterm": {"metric": "error", "mode": "min", "fold_metrics": "cv_fold_",
-                          "dataset": "iris", "model": "rf", "stopping_rule": "autoterm"}}
+GOOD_META = {
+    "autoterm": {
+        "metric": "error",
+        "mode": "min",
+        "fold_metrics": "cv_fold_",
+        "dataset": "iris",
+        "model": "rf",
+        "stopping_rule": "autoterm",
+    }
+}
 IRIS = ["tune", "--dataset", "iris", "--model", "rf"]
 BAD_CSVS = {
     "malformed-csv": ("bad.csv", "a,b,y\n1,2,0\n1,2,3,4,5\n"),
@@ -131,8 +186,13 @@ def _csv_case(case: str):
 
 BAD_INPUTS = {
     **{case: _csv_case(case) for case in BAD_CSVS},
-    "4-rows-10-folds": lambda t: ["tune", "--dataset", "csv:" + _csv(
-        t, "four.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n") + ":y", "--folds", "10"],
+    "4-rows-10-folds": lambda t: [
+        "tune",
+        "--dataset",
+        "csv:" + _csv(t, "four.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n") + ":y",
+        "--folds",
+        "10",
+    ],
     # bad options
     "error-scale-inf": lambda t: [*IRIS, "--error-scale", "inf"],
     "error-scale-nan": lambda t: [*IRIS, "--error-scale", "nan"],
@@ -142,19 +202,22 @@ BAD_INPUTS = {
     "conv-param-0": lambda t: [*IRIS, "--stopping-rule", "conv", "--rule-param", "0"],
     "conv-param-inf": lambda t: [*IRIS, "--stopping-rule", "conv", "--rule-param", "inf"],
     "ei-param-nan": lambda t: [*IRIS, "--stopping-rule", "ei", "--rule-param", "nan"],
-    "plateau-param-negative": lambda t: [*IRIS, "--stopping-rule", "plateau",
-                                         "--rule-param", "-1"],
+    "plateau-param-negative": lambda t: [*IRIS, "--stopping-rule", "plateau", "--rule-param", "-1"],
     "sleep-time-negative": lambda t: [*IRIS, "--sleep-time", "-1"],
     "max-wallclock-negative": lambda t: [*IRIS, "--max-wallclock", "-5"],
     "workers-0": lambda t: [*IRIS, "--workers", "0"],
     "warm-up-0": lambda t: [*IRIS, "--warm-up", "0"],
     # explain on broken experiments
     "metadata-list": lambda t: ["explain", _experiment(t, "meta-list", [1, 2])],
-    "metadata-bad-mode": lambda t: ["explain", _experiment(
-        t, "meta-mode", {"autoterm": {**GOOD_META["autoterm"], "mode": "maximize"}})],
+    "metadata-bad-mode": lambda t: [
+        "explain",
+        _experiment(t, "meta-mode", {"autoterm": {**GOOD_META["autoterm"], "mode": "maximize"}}),
+    ],
     "metadata-not-autoterm": lambda t: ["explain", _experiment(t, "meta-none", {"x": 1})],
-    "trace-is-a-directory": lambda t: ["explain", _experiment(t, "trace-dir", GOOD_META,
-                                                              trace_dir=True)],
+    "trace-is-a-directory": lambda t: [
+        "explain",
+        _experiment(t, "trace-dir", GOOD_META, trace_dir=True),
+    ],
     "compare-metadata-list": lambda t: ["compare", _experiment(t, "cmp-list", [1])],
 }
 

@@ -32,13 +32,20 @@ def experiment(tmp_path_factory, simulated_tuner):
     mp = pytest.MonkeyPatch()
     mp.setenv("SYNETUNE_FOLDER", str(folder))
     blackbox = FoldFunctionBlackbox(
-        SPACE, lambda c, rng: _f(c) + 0.4 * rng.standard_normal(10), 10,
-        extras=lambda c: {"test_error": _f(c) + 0.05}, extra_names=("test_error",),
+        SPACE,
+        lambda c, rng: _f(c) + 0.4 * rng.standard_normal(10),
+        10,
+        extras=lambda c: {"test_error": _f(c) + 0.05},
+        extra_names=("test_error",),
         elapsed_time=lambda c: 30.0 + 10 * abs(c["x"]),
     )
     scheduler = RandomSearch(SPACE, metrics=["error"], do_minimize=True, random_seed=3)
-    tuner = simulated_tuner(blackbox, scheduler, StoppingCriterion(max_num_trials_completed=N_TRIALS - 1),
-                            tuner_name="autoterm-compare-test")
+    tuner = simulated_tuner(
+        blackbox,
+        scheduler,
+        StoppingCriterion(max_num_trials_completed=N_TRIALS - 1),
+        tuner_name="autoterm-compare-test",
+    )
     tuner.run()
     yield tuner.name, folder
     mp.undo()
@@ -63,18 +70,46 @@ def test_compare_experiment_replays_rules(experiment, tmp_path):
         "conv_5": Convergence(5, "error", warm_up=10),
         "plateau": Plateau(0.05, 5, 0, "error", warm_up=10),
         # two scales share one bound computation; a third object differs (seed) and runs alone
-        "autoterm_a": AutoTermination("error", fold_metrics="cv_fold_", config_space=SPACE, warm_up=10,
-                                      top_min=10, posterior="sklearn",
-                                      domain_search=DomainSearch(n_candidates=300, n_starts=0)),
-        "autoterm_b": AutoTermination("error", fold_metrics="cv_fold_", config_space=SPACE, warm_up=10,
-                                      top_min=10, posterior="sklearn", error_scale=4.0,
-                                      domain_search=DomainSearch(n_candidates=300, n_starts=0)),
+        "autoterm_a": AutoTermination(
+            "error",
+            fold_metrics="cv_fold_",
+            config_space=SPACE,
+            warm_up=10,
+            top_min=10,
+            posterior="sklearn",
+            domain_search=DomainSearch(n_candidates=300, n_starts=0),
+        ),
+        "autoterm_b": AutoTermination(
+            "error",
+            fold_metrics="cv_fold_",
+            config_space=SPACE,
+            warm_up=10,
+            top_min=10,
+            posterior="sklearn",
+            error_scale=4.0,
+            domain_search=DomainSearch(n_candidates=300, n_starts=0),
+        ),
     }
-    df = compare_experiment(folder / name, metric="error", mode="min", rules=rules,
-                            test_metric="test_error", cost_metric="elapsed_time")
+    df = compare_experiment(
+        folder / name,
+        metric="error",
+        mode="min",
+        rules=rules,
+        test_metric="test_error",
+        cost_metric="elapsed_time",
+    )
     assert list(df["rule"]) == list(rules)
-    for col in ("stopped", "stop_trial_count", "trials_saved", "time_saved", "metric_change",
-                "test_change", "test_rel_change", "cost_saved", "ms_per_check"):
+    for col in (
+        "stopped",
+        "stop_trial_count",
+        "trials_saved",
+        "time_saved",
+        "metric_change",
+        "test_change",
+        "test_rel_change",
+        "cost_saved",
+        "ms_per_check",
+    ):
         assert col in df.columns
 
     # Conv_5 by hand from the completed trajectory
@@ -104,9 +139,16 @@ def test_compare_experiment_replays_rules(experiment, tmp_path):
     # the shared-bound replay gives what the separately replayed object gives
     a, b = df.set_index("rule").loc["autoterm_a"], df.set_index("rule").loc["autoterm_b"]
     assert b["trials_saved"] >= a["trials_saved"]  # a larger error scale stops no later
-    solo = AutoTermination("error", fold_metrics="cv_fold_", config_space=SPACE, warm_up=10, top_min=10,
-                           posterior="sklearn", error_scale=4.0,
-                           domain_search=DomainSearch(n_candidates=300, n_starts=0))
+    solo = AutoTermination(
+        "error",
+        fold_metrics="cv_fold_",
+        config_space=SPACE,
+        warm_up=10,
+        top_min=10,
+        posterior="sklearn",
+        error_scale=4.0,
+        domain_search=DomainSearch(n_candidates=300, n_starts=0),
+    )
     from syne_autoterm.compare import experiment_evidence
 
     ev, _ = experiment_evidence(done, "error", "min", "cv_fold_")
@@ -143,19 +185,32 @@ def test_compare_on_a_results_dataframe_without_config_space(experiment):
     from syne_tune.experiments import load_experiment
 
     results = load_experiment(name, local_path=str(folder)).results
-    df = compare_experiment(results, metric="error", mode="min", fold_metrics="cv_fold_", warm_up=10)
+    df = compare_experiment(
+        results, metric="error", mode="min", fold_metrics="cv_fold_", warm_up=10
+    )
     assert "autoterm_0.21" in set(df["rule"]) and df["n_trials"].eq(N_TRIALS).all()
     assert not df["reason"].str.contains("check failed").any()
     with pytest.raises(ValueError, match="config space"):
         compare_experiment(results, metric="error", peers=True)
 
 
-@pytest.mark.parametrize("option", [
-    {"error_estimator": "bootstrap"}, {"n_bootstrap": 200}, {"n_val_metric": "size"},
-    {"fold_metrics": "fold_"}, {"fold_metrics": ["a", "b"]}, {"resource_attr": "epoch"},
-    {"max_resource": 9.0}, {"refit_growth": 1.0}, {"ddof": 0}, {"test_train_ratio": 0.5},
-    {"patience": None}, {"bound": "ucb_lcb"},
-])
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"error_estimator": "bootstrap"},
+        {"n_bootstrap": 200},
+        {"n_val_metric": "size"},
+        {"fold_metrics": "fold_"},
+        {"fold_metrics": ["a", "b"]},
+        {"resource_attr": "epoch"},
+        {"max_resource": 9.0},
+        {"refit_growth": 1.0},
+        {"ddof": 0},
+        {"test_train_ratio": 0.5},
+        {"patience": None},
+        {"bound": "ucb_lcb"},
+    ],
+)
 def test_rules_that_differ_in_any_option_but_the_scale_are_not_replayed_together(option):
     """The grouping signature was a hand-written list that left out the error estimator, the
     bootstrap size, the fold spec and the resource settings: such rules were replayed with the

@@ -18,8 +18,12 @@ SPACE = {"x": uniform(-2, 2), "y": uniform(-2, 2)}
 # ----------------------------------------------------------------- compact view
 def _fake_tuner(done: int, running: int, best: float):
     stats = SimpleNamespace(min_metrics={"error": best}, max_metrics={"error": best})
-    status = SimpleNamespace(num_trials_completed=done, num_trials_running=running,
-                             num_trials_failed=0, overall_metric_statistics=stats)
+    status = SimpleNamespace(
+        num_trials_completed=done,
+        num_trials_running=running,
+        num_trials_failed=0,
+        overall_metric_statistics=stats,
+    )
     return SimpleNamespace(tuning_status=status)
 
 
@@ -27,8 +31,13 @@ def _rule_with_history():
     rule = AutoTermination(metric="error", config_space=SPACE, warm_up=2)
     rule.history = [
         {"n_completed": 1, "stop": False, "reason": "warm-up: 1 of 2 usable completed trials"},
-        {"n_completed": 2, "stop": False, "regret_bound": 0.5, "threshold": 0.01,
-         "reason": "continue: remaining improvement bound 0.5 >= statistical error 0.01 " * 3},
+        {
+            "n_completed": 2,
+            "stop": False,
+            "regret_bound": 0.5,
+            "threshold": 0.01,
+            "reason": "continue: remaining improvement bound 0.5 >= statistical error 0.01 " * 3,
+        },
     ]
     return rule
 
@@ -58,8 +67,16 @@ def test_check_line_is_the_same_words_everywhere(caplog):
     rule = AutoTermination(metric="error", config_space=SPACE, warm_up=3)
     from syne_autoterm.evidence import evidence_from_records
 
-    records = [{"trial_id": i, "error": 0.1 * i, "x": 0.1 * i, "y": 0.0,
-                **{f"cv_fold_{k}": 0.1 * i + 0.01 * k for k in range(3)}} for i in range(2)]
+    records = [
+        {
+            "trial_id": i,
+            "error": 0.1 * i,
+            "x": 0.1 * i,
+            "y": 0.0,
+            **{f"cv_fold_{k}": 0.1 * i + 0.01 * k for k in range(3)},
+        }
+        for i in range(2)
+    ]
     evidence = evidence_from_records(records, metric="error", config_keys=["x", "y"])
     with caplog.at_level(logging.INFO, logger="syne_autoterm"):
         record = rule.check(evidence)
@@ -73,23 +90,36 @@ def test_wrap_keeps_every_line_within_the_width():
 
 # ------------------------------------------------------------ early input warnings
 def _status(rows):
-    return SimpleNamespace(trial_rows={i: {"trial_id": i, "status": "Completed", "iter": 1, **r}
-                                       for i, r in enumerate(rows)})
+    return SimpleNamespace(
+        trial_rows={
+            i: {"trial_id": i, "status": "Completed", "iter": 1, **r} for i, r in enumerate(rows)
+        }
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs, row, expected",
     [
-        ({}, {"x": 0.1, "y": 0.2, "error": 0.3}, ["'cv_fold_0'", "threshold=",
-                                                  "error_estimator='binomial'"]),
-        ({"error_estimator": "binomial"}, {"x": 0.1, "y": 0.2, "error": 0.3},
-         ["'n_val'", "n_val_metric="]),
-        ({"metric": "loss"}, {"x": 0.1, "y": 0.2, "error": 0.3,
-                              **{f"cv_fold_{k}": 0.3 for k in range(3)}},
-         ["'loss'", "metric="]),
-        ({"resource_attr": "epoch", "max_resource": 9}, {"x": 0.1, "y": 0.2, "error": 0.3,
-                                                         "epoch": 1},
-         ["epoch = 9", "no decision before 20"]),
+        (
+            {},
+            {"x": 0.1, "y": 0.2, "error": 0.3},
+            ["'cv_fold_0'", "threshold=", "error_estimator='binomial'"],
+        ),
+        (
+            {"error_estimator": "binomial"},
+            {"x": 0.1, "y": 0.2, "error": 0.3},
+            ["'n_val'", "n_val_metric="],
+        ),
+        (
+            {"metric": "loss"},
+            {"x": 0.1, "y": 0.2, "error": 0.3, **{f"cv_fold_{k}": 0.3 for k in range(3)}},
+            ["'loss'", "metric="],
+        ),
+        (
+            {"resource_attr": "epoch", "max_resource": 9},
+            {"x": 0.1, "y": 0.2, "error": 0.3, "epoch": 1},
+            ["epoch = 9", "no decision before 20"],
+        ),
     ],
 )
 def test_inputs_are_checked_at_the_first_finished_trial(kwargs, row, expected, caplog):
@@ -130,9 +160,16 @@ def test_callbacks_without_a_results_callback_lose_nothing(synetune_folder):
     scheduler = RandomSearch(SPACE, metrics=["error"], do_minimize=True, random_seed=0)
     rule = AutoTermination(metric="error", scheduler=scheduler, warm_up=3, top_min=3)
     budget = StoppingCriterion(max_num_trials_completed=3)
-    tuner = Tuner(PythonBackend(_objective, config_space=SPACE), scheduler,
-                  stop_criterion=lambda s: rule(s) or budget(s), n_workers=2, sleep_time=0.2,
-                  callbacks=[rule], tuner_name="no-loss", results_update_interval=1.0)
+    tuner = Tuner(
+        PythonBackend(_objective, config_space=SPACE),
+        scheduler,
+        stop_criterion=lambda s: rule(s) or budget(s),
+        n_workers=2,
+        sleep_time=0.2,
+        callbacks=[rule],
+        tuner_name="no-loss",
+        results_update_interval=1.0,
+    )
     tuner.run()
     assert (tuner.tuner_path / "results.csv.zip").exists()
     results = load_experiment(tuner.name).results
@@ -150,8 +187,13 @@ def test_compare_labels_settings_by_error_scale_with_the_decay_in_brackets():
     from syne_autoterm import error_scale_from_decay
     from syne_autoterm.compare import setting_label
 
-    paper = AutoTermination(metric="error", config_space=SPACE, bound="ucb_lcb", patience=None,
-                            error_scale=error_scale_from_decay(1.0))
+    paper = AutoTermination(
+        metric="error",
+        config_space=SPACE,
+        bound="ucb_lcb",
+        patience=None,
+        error_scale=error_scale_from_decay(1.0),
+    )
     assert setting_label("autoterm_1.0", paper) == "autoterm ucb_lcb error_scale 4.76 (decay 1)"
     assert setting_label("conv_30", object()) == "conv_30"
 
@@ -160,10 +202,13 @@ def test_one_sign_everywhere_negative_is_worse():
     from syne_autoterm.compare import _outcome
     from syne_autoterm.evidence import evidence_from_records
 
-    rows = [{"trial_id": i, "error": e, "test_error": e, "x": 0.1 * i, "y": 0.0}
-            for i, e in enumerate([0.2, 0.1, 0.15])]
-    evidence = evidence_from_records(rows, metric="error", config_keys=["x", "y"],
-                                     extra_metrics=["test_error"])
+    rows = [
+        {"trial_id": i, "error": e, "test_error": e, "x": 0.1 * i, "y": 0.0}
+        for i, e in enumerate([0.2, 0.1, 0.15])
+    ]
+    evidence = evidence_from_records(
+        rows, metric="error", config_keys=["x", "y"], extra_metrics=["test_error"]
+    )
     evidence.extras["test"] = evidence.extras["test_error"]
     row = _outcome(evidence, n_stop=1, fired=True, test_sign=1.0)  # stopped before the best
     assert row["metric_change"] < 0 and row["metric_rel_change"] < 0
@@ -190,7 +235,8 @@ def test_explain_without_a_trace_says_how_to_get_one(synetune_folder, capsys):
     folder = synetune_folder / "plain-experiment"
     folder.mkdir()
     pd.DataFrame({"trial_id": [0, 1], "error": [0.2, 0.1], "st_tuner_time": [1.0, 2.0]}).to_csv(
-        folder / "results.csv.zip", index=False)
+        folder / "results.csv.zip", index=False
+    )
     (folder / "metadata.json").write_text(json.dumps({"metric_names": ["error"]}))
     assert main(["explain", "plain-experiment"]) == 2
     err = capsys.readouterr().err

@@ -17,10 +17,17 @@ from syne_tune.config_space import (
 from syne_autoterm.posterior import ConfigEncoder
 
 SPACE = {
-    "x": uniform(-1, 1), "lr": loguniform(1e-4, 1), "opt": choice(["a", "b", "c"]),
-    "n": randint(1, 64), "m": lograndint(2, 512), "b": choice(["u", "v"]),
-    "o": ordinal([1, 2, 4, 8]), "f": finrange(0.1, 0.5, 5), "g": logfinrange(1, 100, 7),
-    "big": randint(0, 15000), "const": 5,
+    "x": uniform(-1, 1),
+    "lr": loguniform(1e-4, 1),
+    "opt": choice(["a", "b", "c"]),
+    "n": randint(1, 64),
+    "m": lograndint(2, 512),
+    "b": choice(["u", "v"]),
+    "o": ordinal([1, 2, 4, 8]),
+    "f": finrange(0.1, 0.5, 5),
+    "g": logfinrange(1, 100, 7),
+    "big": randint(0, 15000),
+    "const": 5,
 }
 ENCODER = ConfigEncoder(SPACE)
 
@@ -29,8 +36,9 @@ ENCODER = ConfigEncoder(SPACE)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_snap_equals_syne_tune_round_trip(seed):
     x = np.random.RandomState(seed).uniform(-0.1, 1.1, size=(200, ENCODER.n_features))
-    np.testing.assert_allclose(ENCODER.snap(x), ENCODER._snap_by_round_trip(np.clip(x, 0, 1)),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        ENCODER.snap(x), ENCODER._snap_by_round_trip(np.clip(x, 0, 1)), atol=1e-9
+    )
 
 
 def test_random_configs_are_valid_and_cover_every_choice():

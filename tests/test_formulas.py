@@ -89,12 +89,20 @@ def test_bound_for_known_posterior_by_hand(unit_cube):
 def test_domain_search_refines_beyond_random_candidates(unit_cube):
     observed = np.full((3, 4), 0.9)
     only_random = regret_bound(
-        _KnownPosterior(0.0), observed, 1.0, *unit_cube(4),
-        DomainSearch(n_candidates=20, n_rounds=0), np.random.RandomState(0),
+        _KnownPosterior(0.0),
+        observed,
+        1.0,
+        *unit_cube(4),
+        DomainSearch(n_candidates=20, n_rounds=0),
+        np.random.RandomState(0),
     )
     refined = regret_bound(
-        _KnownPosterior(0.0), observed, 1.0, *unit_cube(4),
-        DomainSearch(n_candidates=20, n_rounds=6, radius=0.2), np.random.RandomState(0),
+        _KnownPosterior(0.0),
+        observed,
+        1.0,
+        *unit_cube(4),
+        DomainSearch(n_candidates=20, n_rounds=6, radius=0.2),
+        np.random.RandomState(0),
     )
     assert refined.min_lcb_domain < only_random.min_lcb_domain
     assert refined.min_lcb_domain < 0.02  # true minimum 0 at the origin

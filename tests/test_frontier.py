@@ -37,11 +37,15 @@ def test_family_of_tells_ours_from_the_paper_bound_and_references():
 
 
 def test_frontier_takes_the_best_rtc_within_each_budget(tmp_path):
-    s = _summary([
-        ("autoterm_x1", "RF", 0.30, -0.002, 0.05), ("autoterm_x2", "RF", 0.50, -0.008, 0.15),
-        ("conv_90", "RF", 0.20, -0.004, 0.05), ("conv_50", "RF", 0.60, -0.015, 0.30),
-        ("oracle_val_1", "RF", 0.90, -0.001, 0.0),
-    ])
+    s = _summary(
+        [
+            ("autoterm_x1", "RF", 0.30, -0.002, 0.05),
+            ("autoterm_x2", "RF", 0.50, -0.008, 0.15),
+            ("conv_90", "RF", 0.20, -0.004, 0.05),
+            ("conv_50", "RF", 0.60, -0.015, 0.30),
+            ("oracle_val_1", "RF", 0.90, -0.001, 0.0),
+        ]
+    )
     path = tmp_path / "summary.csv"
     s.to_csv(path, index=False)
     table = frontier.frontier_table(frontier.load_summaries([path]))
@@ -56,13 +60,16 @@ def test_frontier_takes_the_best_rtc_within_each_budget(tmp_path):
     assert m.loc[0.005, "margin"] == pytest.approx(0.30 - 0.20)
     assert m.loc[0.02, "margin"] == pytest.approx(0.50 - 0.60)
     harm = frontier.frontier_table(frontier.load_summaries([path]), harm=True).set_index(
-        ["family", "budget"])
+        ["family", "budget"]
+    )
     assert harm.loc[("ours", 0.1), "method"] == "autoterm_x1"
     assert harm.loc[("conv", 0.3), "method"] == "conv_50"
 
 
 def test_check_exit_status_follows_the_worst_margin(tmp_path, capsys):
-    good = _summary([("autoterm_x1", "XGB", 0.5, -0.001, 0.0), ("conv_90", "XGB", 0.2, -0.001, 0.0)])
+    good = _summary(
+        [("autoterm_x1", "XGB", 0.5, -0.001, 0.0), ("conv_90", "XGB", 0.2, -0.001, 0.0)]
+    )
     bad = _summary([("autoterm_x1", "XGB", 0.1, -0.001, 0.0), ("conv_90", "XGB", 0.2, -0.001, 0.0)])
     good.to_csv(tmp_path / "good.csv", index=False)
     bad.to_csv(tmp_path / "bad.csv", index=False)
@@ -77,11 +84,18 @@ def test_leave_out_scores_the_setting_chosen_on_the_other_datasets():
     # two datasets, two settings: a is safe on d0 and harmful on d1, b the other way round
     rows = []
     for seed in range(3):
-        rows += [("d0", "a", 0.5, 0.0), ("d0", "b", 0.9, -0.05),
-                 ("d1", "a", 0.9, -0.05), ("d1", "b", 0.5, 0.0)]
+        rows += [
+            ("d0", "a", 0.5, 0.0),
+            ("d0", "b", 0.9, -0.05),
+            ("d1", "a", 0.9, -0.05),
+            ("d1", "b", 0.5, 0.0),
+        ]
     per_run = pd.DataFrame(
-        [{"dataset": d, "model": "RF", "seed": i // 4, "method": f"conv_{m}", "rtc": r, "ryc": y}
-         for i, (d, m, r, y) in enumerate(rows)])
+        [
+            {"dataset": d, "model": "RF", "seed": i // 4, "method": f"conv_{m}", "rtc": r, "ryc": y}
+            for i, (d, m, r, y) in enumerate(rows)
+        ]
+    )
     per_run["method"] = per_run.method.map({"conv_a": "conv_10", "conv_b": "conv_20"})
     out = frontier.leave_out_table(per_run, k=2)
     r = out[(out.family == "conv") & (out.budget == 0.0025)].iloc[0]
@@ -94,22 +108,41 @@ def _run(values, folds_sd=0.03):
     n = len(values)
     offsets = folds_sd * np.array([-1.0, 1.0] * 5)
     folds = [v + offsets for v in values]
-    return Evidence(tuple(range(n)), tuple({"x": i / n} for i in range(n)), np.asarray(values, float),
-                    tuple(folds), extras={"test_value": np.asarray(values, float)})
+    return Evidence(
+        tuple(range(n)),
+        tuple({"x": i / n} for i in range(n)),
+        np.asarray(values, float),
+        tuple(folds),
+        extras={"test_value": np.asarray(values, float)},
+    )
 
 
 def test_knob_sweeps_equal_separate_rule_objects():
-    values = np.r_[np.linspace(1, 0.5, 30), 0.5 + 0.01 * np.random.RandomState(1).rand(60),
-                   [0.45], 0.5 + 0.01 * np.random.RandomState(2).rand(40)]
+    values = np.r_[
+        np.linspace(1, 0.5, 30),
+        0.5 + 0.01 * np.random.RandomState(1).rand(60),
+        [0.45],
+        0.5 + 0.01 * np.random.RandomState(2).rand(40),
+    ]
     ev = _run(values)
     ks = (5, 10, 20, 40, 80)
-    shared = replay_knob(Convergence(max(ks)), ev, ks,
-                         lambda r, k: (r.get("trials_without_improvement") or 0) >= k, 20)
+    shared = replay_knob(
+        Convergence(max(ks)),
+        ev,
+        ks,
+        lambda r, k: (r.get("trials_without_improvement") or 0) >= k,
+        20,
+    )
     for k in ks:
         assert shared[k].n_stop == replay(Convergence(k), ev, 20).n_stop
     stds = (1e-4, 1e-3, 1e-2)
-    shared = replay_knob(Plateau(min(stds), 10, warm_up=20), ev, stds,
-                         lambda r, s: r.get("plateau_std") is not None and r["plateau_std"] <= s, 20)
+    shared = replay_knob(
+        Plateau(min(stds), 10, warm_up=20),
+        ev,
+        stds,
+        lambda r, s: r.get("plateau_std") is not None and r["plateau_std"] <= s,
+        20,
+    )
     for s in stds:
         assert shared[s].n_stop == replay(Plateau(s, 10, warm_up=20), ev, 20).n_stop
 
@@ -117,8 +150,13 @@ def test_knob_sweeps_equal_separate_rule_objects():
 def test_replay_knob_refuses_a_base_that_is_not_the_most_patient():
     ev = _run(np.r_[np.linspace(1, 0.5, 30), [0.6] * 60])
     with pytest.raises(ValueError):
-        replay_knob(Convergence(5), ev, (5, 50),
-                    lambda r, k: (r.get("trials_without_improvement") or 0) >= k, 20)
+        replay_knob(
+            Convergence(5),
+            ev,
+            (5, 50),
+            lambda r, k: (r.get("trials_without_improvement") or 0) >= k,
+            20,
+        )
 
 
 def test_oracles_on_a_hand_made_run():
@@ -142,11 +180,22 @@ def test_per_run_mode_judges_every_family_on_the_runs_ours_ran_on(tmp_path):
         for method, rtc_, ryc_ in (("conv_50", 0.5, -0.01), ("autoterm_x2", 0.6, -0.004)):
             if method.startswith("autoterm") and seed >= 2:
                 continue  # ours replayed on seeds 0-1 only
-            rows.append({"dataset": "d", "model": "RF", "seed": seed, "method": method,
-                         "fired": True, "rtc": rtc_ + 0.1 * seed, "ryc": ryc_})
+            rows.append(
+                {
+                    "dataset": "d",
+                    "model": "RF",
+                    "seed": seed,
+                    "method": method,
+                    "fired": True,
+                    "rtc": rtc_ + 0.1 * seed,
+                    "ryc": ryc_,
+                }
+            )
     pd.DataFrame(rows).to_csv(tmp_path / "per_run.csv", index=False)
-    assert frontier.main(["--per-run", str(tmp_path / "per_run.csv"), "--out",
-                          str(tmp_path / "x")]) == 0
+    assert (
+        frontier.main(["--per-run", str(tmp_path / "per_run.csv"), "--out", str(tmp_path / "x")])
+        == 0
+    )
     summary = pd.read_csv(tmp_path / "x_summary.csv").set_index("method")
     assert summary.loc["conv_50", "n_runs"] == 2  # seeds 2-3 dropped: ours did not run there
     assert summary.loc["conv_50", "rtc"] == pytest.approx(0.55)
@@ -162,12 +211,19 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
     df = pd.read_csv(ROOT / "benchmarks" / "paper_runs" / "aa-openml308__RF.csv.gz")
     df[(df.seed == 0) & (df.step < 32)].to_csv(runs / "toy__RF.csv.gz", index=False)
     out = tmp_path / "out"
-    assert pr.main(["--runs", str(runs), "--out", str(out), "--methods", "frontier",
-                    "--no-progress"]) == 0
+    assert (
+        pr.main(["--runs", str(runs), "--out", str(out), "--methods", "frontier", "--no-progress"])
+        == 0
+    )
     per_run = pd.read_csv(out / "per_run.csv")
     methods = set(per_run.method)
-    assert {"conv_10", "authors_0.21", "oracle_val_0.25", "autoterm_x0.8409",
-            "cand_prbq0.9_1"} <= methods
+    assert {
+        "conv_10",
+        "authors_0.21",
+        "oracle_val_0.25",
+        "autoterm_x0.8409",
+        "cand_prbq0.9_1",
+    } <= methods
     assert per_run.n_stop.between(20, 31).all()
     checks = pd.read_csv(out / "autoterm_checks.csv.gz")
     assert list(checks.n) == list(range(20, 32)) and checks.expected_regret.notna().all()
@@ -182,8 +238,16 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
     (run,) = pr.load_runs(runs / "toy__RF.csv.gz", [0])
     assert min(sweeps.ERROR_SCALES) < 1e-3
     for c in (min(sweeps.ERROR_SCALES), 0.8409, 32.0):
-        rule = AutoTermination("value", "min", "fold_", config_space=run.config_space,
-                               warm_up=20, posterior="sklearn", seed=0, error_scale=c)
+        rule = AutoTermination(
+            "value",
+            "min",
+            "fold_",
+            config_space=run.config_space,
+            warm_up=20,
+            posterior="sklearn",
+            seed=0,
+            error_scale=c,
+        )
         alone = replay_rule(rule, run.evidence, 20, pr.last_check(run))
         row = per_run[per_run.method == f"autoterm_x{c:g}"].iloc[0]
         assert (row.n_stop, bool(row.fired)) == (alone.n_stop, alone.fired), c
@@ -195,10 +259,24 @@ def test_margin_bootstrap_resamples_datasets():
     rows = []
     for dataset, ours in (("a", 0.6), ("b", 0.6), ("c", 0.2)):
         for seed in range(3):
-            rows += [{"dataset": dataset, "model": "RF", "seed": seed, "method": "autoterm_x1",
-                      "rtc": ours, "ryc": 0.0},
-                     {"dataset": dataset, "model": "RF", "seed": seed, "method": "conv_50",
-                      "rtc": 0.5, "ryc": 0.0}]
+            rows += [
+                {
+                    "dataset": dataset,
+                    "model": "RF",
+                    "seed": seed,
+                    "method": "autoterm_x1",
+                    "rtc": ours,
+                    "ryc": 0.0,
+                },
+                {
+                    "dataset": dataset,
+                    "model": "RF",
+                    "seed": seed,
+                    "method": "conv_50",
+                    "rtc": 0.5,
+                    "ryc": 0.0,
+                },
+            ]
     spread = frontier.margin_bootstrap(pd.DataFrame(rows), n_boot=400).set_index("budget")
     # margin per resample: mean over 3 drawn datasets of (+0.1, +0.1, -0.3); se = 0.189 / sqrt(3)
     assert spread.loc[0.005, "margin_se"] == pytest.approx(0.1886 / np.sqrt(3), rel=0.15)
@@ -209,13 +287,35 @@ def test_margin_bootstrap_resamples_datasets():
 
 
 def test_runs_of_judges_every_family_on_a_candidates_subset(tmp_path):
-    rows = [{"dataset": "d", "model": "RF", "seed": seed, "method": method, "fired": True,
-             "rtc": 0.1 * seed, "ryc": 0.0}
-            for seed in range(4) for method in ("conv_50", "autoterm_x2")]
+    rows = [
+        {
+            "dataset": "d",
+            "model": "RF",
+            "seed": seed,
+            "method": method,
+            "fired": True,
+            "rtc": 0.1 * seed,
+            "ryc": 0.0,
+        }
+        for seed in range(4)
+        for method in ("conv_50", "autoterm_x2")
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "per_run.csv", index=False)
     pd.DataFrame(rows[:4]).to_csv(tmp_path / "subset.csv", index=False)  # seeds 0-1
-    assert frontier.main(["--per-run", str(tmp_path / "per_run.csv"), "--runs-of",
-                          str(tmp_path / "subset.csv"), "--out", str(tmp_path / "x"),
-                          "--bootstrap", "0"]) == 0
+    assert (
+        frontier.main(
+            [
+                "--per-run",
+                str(tmp_path / "per_run.csv"),
+                "--runs-of",
+                str(tmp_path / "subset.csv"),
+                "--out",
+                str(tmp_path / "x"),
+                "--bootstrap",
+                "0",
+            ]
+        )
+        == 0
+    )
     summary = pd.read_csv(tmp_path / "x_summary.csv").set_index("method")
     assert summary.loc["conv_50", "n_runs"] == 2 and summary.loc["conv_50", "rtc"] == 0.05

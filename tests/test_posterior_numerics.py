@@ -85,8 +85,11 @@ def test_a_singular_kernel_matrix_raises_for_the_retry_policy():
     parts = KernelParts(1.0, np.array([0.5, 0.5]), 0.0)
     with pytest.raises(np.linalg.LinAlgError):  # five identical configs, no noise at all
         FixedGP.fit(parts, np.zeros((5, 2)), np.arange(5.0), alpha=0.0)
-    kernel = SklearnGP(n_restarts=0).fit(np.random.RandomState(0).uniform(size=(10, 2)),
-                                         np.arange(10.0)).hyperparameters
+    kernel = (
+        SklearnGP(n_restarts=0)
+        .fit(np.random.RandomState(0).uniform(size=(10, 2)), np.arange(10.0))
+        .hyperparameters
+    )
     with pytest.raises(ValueError):
         SklearnGP().fit(np.full((5, 2), np.nan), np.arange(5.0), hyperparameters=kernel)
 
@@ -106,8 +109,16 @@ def test_checks_between_refit_points_optimise_nothing():
     values = np.array([0.2 + 0.1 * (c["x"] - 0.3) ** 2 + 0.05 * c["y"] for c in configs])
     folds = tuple(v + 0.01 * rng.standard_normal(10) for v in values)
     evidence = Evidence(tuple(range(n)), configs, values, folds)
-    rule = AutoTermination("value", "min", "fold_", config_space={"x": uniform(0, 1), "y": uniform(0, 1)},
-                           warm_up=20, posterior="sklearn", error_scale=1e-12, patience=None)
+    rule = AutoTermination(
+        "value",
+        "min",
+        "fold_",
+        config_space={"x": uniform(0, 1), "y": uniform(0, 1)},
+        warm_up=20,
+        posterior="sklearn",
+        error_scale=1e-12,
+        patience=None,
+    )
     rule._fitters["sklearn"] = fitter = SklearnGP(n_restarts=0, seed=0)
     result = replay(rule, evidence, 20, n)
     checks = len(result.history)

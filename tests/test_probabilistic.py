@@ -40,9 +40,15 @@ def _snap(x):
 
 
 def _bound(posterior, observed, confidence=0.9):
-    return probabilistic_regret(posterior, np.asarray(observed, float).reshape(-1, 1), _random,
-                                _snap, SEARCH, PathSampling(confidence=confidence),
-                                np.random.RandomState(0))
+    return probabilistic_regret(
+        posterior,
+        np.asarray(observed, float).reshape(-1, 1),
+        _random,
+        _snap,
+        SEARCH,
+        PathSampling(confidence=confidence),
+        np.random.RandomState(0),
+    )
 
 
 def test_a_certain_optimum_has_zero_regret():
@@ -56,8 +62,10 @@ def test_a_certain_optimum_has_zero_regret():
 def test_an_uncertain_better_region_keeps_the_regret_large():
     # x_hat = 0.3 known, value 0; around 0.9 the mean is 0.05 but the std 0.2:
     # a path dips below x_hat there with high probability, by ~0.2 or more
-    post = GridPosterior(lambda x: np.where(x > 0.7, 0.05, 0.0) + 0.5 * (x - 0.3) ** 2 * (x <= 0.7),
-                         lambda x: np.where(x > 0.7, 0.2, 1e-4))
+    post = GridPosterior(
+        lambda x: np.where(x > 0.7, 0.05, 0.0) + 0.5 * (x - 0.3) ** 2 * (x <= 0.7),
+        lambda x: np.where(x > 0.7, 0.2, 1e-4),
+    )
     res = _bound(post, [0.1, 0.3, 0.5])
     assert res.value > 0.15
     assert res.expected > 0.05
@@ -81,10 +89,18 @@ def test_a_broken_joint_posterior_raises_instead_of_returning_a_small_bound():
         _bound(NoJoint(), [0.2])
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"confidence": 1.0}, {"confidence": 0.0}, {"confidence": "0.9"}, {"n_paths": 0},
-    {"n_paths": 2.5}, {"n_joint": None}, {"n_joint": True},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"confidence": 1.0},
+        {"confidence": 0.0},
+        {"confidence": "0.9"},
+        {"n_paths": 0},
+        {"n_paths": 2.5},
+        {"n_joint": None},
+        {"n_joint": True},
+    ],
+)
 def test_path_sampling_rejects_settings_that_cannot_work(kwargs):
     with pytest.raises(ValueError):
         PathSampling(**kwargs)
@@ -108,13 +124,26 @@ def _trajectory(n, fold_sd, seed=0):
     xs = np.clip(xs, 0, 1)
     values = 0.2 + (xs - 0.4) ** 2 + 0.001 * rng.standard_normal(n)
     offsets = fold_sd * np.array([-1.0, 1.0] * 5)
-    return Evidence(tuple(range(n)), tuple({"x": float(x)} for x in xs), values,
-                    tuple(v + offsets for v in values))
+    return Evidence(
+        tuple(range(n)),
+        tuple({"x": float(x)} for x in xs),
+        values,
+        tuple(v + offsets for v in values),
+    )
 
 
 def _rule(**kw):
-    return AutoTermination("loss", "min", "fold_", config_space=SPACE, posterior="sklearn",
-                           warm_up=20, top_min=20, domain_search=SEARCH, **kw)
+    return AutoTermination(
+        "loss",
+        "min",
+        "fold_",
+        config_space=SPACE,
+        posterior="sklearn",
+        warm_up=20,
+        top_min=20,
+        domain_search=SEARCH,
+        **kw,
+    )
 
 
 def test_default_stops_when_what_is_left_is_below_the_noise():
@@ -150,9 +179,15 @@ def _stalled(n_total, best_at, fold_sd=1e-5):
     ev = _trajectory(n_total, fold_sd=fold_sd)
     values = np.asarray(ev.values, float).copy()
     values[best_at] = values.min() - 0.05
-    return Evidence(ev.trial_ids, ev.configs, values,
-                    tuple(np.asarray(f) - (v_old - v) for f, v_old, v in
-                          zip(ev.folds, np.asarray(ev.values, float), values)))
+    return Evidence(
+        ev.trial_ids,
+        ev.configs,
+        values,
+        tuple(
+            np.asarray(f) - (v_old - v)
+            for f, v_old, v in zip(ev.folds, np.asarray(ev.values, float), values)
+        ),
+    )
 
 
 def test_patience_stops_a_run_whose_bound_never_falls():

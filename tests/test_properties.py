@@ -41,7 +41,9 @@ def test_bound_is_nonnegative(unit_cube, a, b, scale, beta, n_obs, seed):
     d = len(a)
     rng = np.random.RandomState(seed)
     observed = rng.uniform(size=(n_obs, d))
-    bound = regret_bound(_Posterior(np.array(a), b, scale), observed, beta, *unit_cube(d), SEARCH, rng)
+    bound = regret_bound(
+        _Posterior(np.array(a), b, scale), observed, beta, *unit_cube(d), SEARCH, rng
+    )
     assert bound.value >= 0.0
     assert bound.min_lcb_domain <= bound.min_ucb_observed + 1e-12
 
@@ -60,7 +62,11 @@ def test_bound_shrinks_with_posterior_std(unit_cube, a, scale, shrink, beta, see
 
     def bound(s):
         return regret_bound(
-            _Posterior(np.array(a), 0.0, s), observed, beta, *unit_cube(d), SEARCH,
+            _Posterior(np.array(a), 0.0, s),
+            observed,
+            beta,
+            *unit_cube(d),
+            SEARCH,
             np.random.RandomState(seed),
         ).value
 
@@ -83,7 +89,11 @@ def test_bound_shrinks_with_gp_noise(unit_cube, seed, noise_hi, factor):
         gp = GaussianProcessRegressor(Matern(0.3, nu=2.5), alpha=noise_var, optimizer=None)
         gp.fit(x, y)
         return regret_bound(
-            SklearnGPPosterior(gp, 0.0, 1.0), x, 2.0, *unit_cube(2), SEARCH,
+            SklearnGPPosterior(gp, 0.0, 1.0),
+            x,
+            2.0,
+            *unit_cube(2),
+            SEARCH,
             np.random.RandomState(seed),
         ).value
 

@@ -37,11 +37,18 @@ def test_readme_quickstart_runs_as_pasted(tmp_path, child_env):
     blocks = _python_blocks()
     (tmp_path / "train.py").write_text(blocks["train.py"])
     assert BUDGET in blocks["tune.py"]
-    (tmp_path / "tune.py").write_text(blocks["tune.py"].replace(
-        BUDGET, "max_num_trials_completed=3"))
+    (tmp_path / "tune.py").write_text(
+        blocks["tune.py"].replace(BUDGET, "max_num_trials_completed=3")
+    )
     env = child_env(SYNETUNE_FOLDER=str(tmp_path / "st"))
-    res = subprocess.run([sys.executable, "tune.py"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=400)
+    res = subprocess.run(
+        [sys.executable, "tune.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     # show_decisions(): one line per check on stderr, in the CLI's words, and no input warning

@@ -35,8 +35,11 @@ def make_evidence(values, configs=None, folds=None, mode="min", **extras):
     configs = configs if configs is not None else [{"x": i / max(1, n)} for i in range(n)]
     folds = folds if folds is not None else [np.array([]) for _ in range(n)]
     return Evidence(
-        trial_ids=tuple(range(n)), configs=tuple(configs), values=np.asarray(values, float),
-        folds=tuple(np.asarray(f, float) for f in folds), mode=mode,
+        trial_ids=tuple(range(n)),
+        configs=tuple(configs),
+        values=np.asarray(values, float),
+        folds=tuple(np.asarray(f, float) for f in folds),
+        mode=mode,
         extras={k: np.asarray(v, float) for k, v in extras.items()},
     )
 
@@ -83,7 +86,11 @@ def authors_conv_stop(values, k, first=20, last=199):
     [
         ([1.0] * 5 + [0.5] + [1.0] * 194, 10, 30),  # best before warm-up: 20 + k
         ([1.0 - 0.01 * i for i in range(25)] + [2.0] * 175, 10, 35),  # last improvement at n = 25
-        ([1.0 - 0.01 * i for i in range(25)] + [2.0, 2.0, 0.76] + [2.0] * 172, 10, 35),  # a tie does not reset
+        (
+            [1.0 - 0.01 * i for i in range(25)] + [2.0, 2.0, 0.76] + [2.0] * 172,
+            10,
+            35,
+        ),  # a tie does not reset
         ([1.0 - 0.001 * i for i in range(200)], 30, 199),  # always improving: never fires
     ],
 )
@@ -99,7 +106,9 @@ def test_convergence_on_random_trajectories_matches_the_authors():
     for _ in range(20):
         values = list(np.round(rng.gamma(2.0, size=200), 2))  # rounding makes ties
         for k in (10, 30, 50):
-            assert replay(Convergence(k), make_evidence(values), 20, 199).n_stop == authors_conv_stop(values, k)
+            assert replay(
+                Convergence(k), make_evidence(values), 20, 199
+            ).n_stop == authors_conv_stop(values, k)
 
 
 def test_convergence_handles_max_mode_and_skipped_checks():
@@ -130,7 +139,10 @@ def test_plateau_equals_syne_tunes_plateau_stopper():
         values = list(rng.normal(1.0, 0.3, size=60) * np.linspace(1.0, 0.8, 60))
         ev = make_evidence(values)
         for std, num, pat in ((0.01, 5, 0), (0.02, 10, 2), (0.001, 3, 4)):
-            ours, theirs = Plateau(std, num, pat, warm_up=5), SyneTunePlateau(std, num, pat, warm_up=5)
+            ours, theirs = (
+                Plateau(std, num, pat, warm_up=5),
+                SyneTunePlateau(std, num, pat, warm_up=5),
+            )
             a = [ours.check(ev.head(n))["stop"] for n in range(5, 61)]
             b = [theirs.check(ev.head(n))["stop"] for n in range(5, 61)]
             assert a == b
@@ -193,9 +205,16 @@ def test_replay_scales_equals_separate_rule_objects():
     rng = np.random.default_rng(3)
     xs = np.concatenate([rng.uniform(0, 1, 10), 0.3 + 0.05 * rng.standard_normal(30)]).clip(0, 1)
     folds = [(x - 0.3) ** 2 + 0.15 * rng.standard_normal(10) for x in xs]
-    ev = make_evidence([f.mean() for f in folds], configs=[{"x": float(x)} for x in xs], folds=folds)
-    kw = {"config_space": {"x": uniform(0, 1)}, "warm_up": 10, "top_min": 10, "posterior": "sklearn",
-          "domain_search": DomainSearch(n_candidates=200, n_starts=0)}
+    ev = make_evidence(
+        [f.mean() for f in folds], configs=[{"x": float(x)} for x in xs], folds=folds
+    )
+    kw = {
+        "config_space": {"x": uniform(0, 1)},
+        "warm_up": 10,
+        "top_min": 10,
+        "posterior": "sklearn",
+        "domain_search": DomainSearch(n_candidates=200, n_starts=0),
+    }
     scales = [error_scale_from_decay(d) for d in (0.21, 0.5, 1.0)]
     shared = replay_scales(AutoTermination("loss", fold_metrics="f", **kw), ev, scales)
     for s in scales:
@@ -213,17 +232,31 @@ def test_peers_decide_on_the_same_evidence():
         optuna_distributions,
     )
 
-    space = {"x": uniform(-2, 2), "lr": loguniform(1e-4, 1e-1), "d": randint(1, 5), "c": choice(["a", "b"])}
+    space = {
+        "x": uniform(-2, 2),
+        "lr": loguniform(1e-4, 1e-1),
+        "d": randint(1, 5),
+        "c": choice(["a", "b"]),
+    }
     dists = optuna_distributions(space)
     assert dists["lr"].log and not dists["x"].log and dists["d"].step == 1
     rng = np.random.default_rng(0)
-    configs = [{"x": float(rng.uniform(-2, 2)), "lr": float(10 ** rng.uniform(-4, -1)),
-                "d": int(rng.integers(1, 6)), "c": str(rng.choice(["a", "b"]))} for _ in range(24)]
+    configs = [
+        {
+            "x": float(rng.uniform(-2, 2)),
+            "lr": float(10 ** rng.uniform(-4, -1)),
+            "d": int(rng.integers(1, 6)),
+            "c": str(rng.choice(["a", "b"])),
+        }
+        for _ in range(24)
+    ]
     folds = [c["x"] ** 2 + 0.5 * rng.standard_normal(5) for c in configs]
     ev = make_evidence([f.mean() for f in folds], configs=configs, folds=folds)
-    for rule in (OptunaTerminator(config_space=space, warm_up=20),
-                 OptunaEMMR(config_space=space, warm_up=20),
-                 SyneTuneATC(0.01, config_space=space, warm_up=20)):
+    for rule in (
+        OptunaTerminator(config_space=space, warm_up=20),
+        OptunaEMMR(config_space=space, warm_up=20),
+        SyneTuneATC(0.01, config_space=space, warm_up=20),
+    ):
         assert rule.check(ev.head(10))["reason"].startswith("warm-up")
         rec = rule.check(ev.head(22))
         rec2 = rule.check(ev)  # the Optuna study is extended, not rebuilt
@@ -257,14 +290,18 @@ def test_replay_reproduces_the_authors_stops(name, seed):
     paper = paper[(paper.dataset == run.dataset) & (paper.algo == run.model) & (paper.seed == seed)]
     methods = [m for m in pr.GROUPS["logged"] if pr.METHODS[m].paper_name in set(paper.method)]
     assert len(methods) == 14
-    result = pr.evaluate_group(run, "logged", methods + ["plateau_0.001_10_0", "synetune_plateau_0.001_10_0"])
+    result = pr.evaluate_group(
+        run, "logged", methods + ["plateau_0.001_10_0", "synetune_plateau_0.001_10_0"]
+    )
     rows = pd.DataFrame(result["rows"]).set_index("method")
     for m in methods:
         ref = paper[paper.method == pr.METHODS[m].paper_name].iloc[0]
         assert rows.loc[m, "n_stop"] == ref.stop_iter, m
         assert rows.loc[m, "rtc"] == pytest.approx(ref.rel_iter, abs=1e-12), m
         assert rows.loc[m, "ryc"] == pytest.approx(ref.rel_test, abs=1e-9), m
-    assert math.isclose(rows.loc["synetune_plateau_0.001_10_0", "n_stop"], rows.loc["plateau_0.001_10_0", "n_stop"])
+    assert math.isclose(
+        rows.loc["synetune_plateau_0.001_10_0", "n_stop"], rows.loc["plateau_0.001_10_0", "n_stop"]
+    )
 
 
 def test_replay_evidence_encodes_the_paper_space():
@@ -290,8 +327,17 @@ def test_replay_outputs_are_byte_identical_on_a_rerun(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     (runs / "aa-openml558__RF.csv.gz").symlink_to(pr.DEFAULT_RUNS / "aa-openml558__RF.csv.gz")
-    args = ["--runs", str(runs), "--out", str(tmp_path / "out"), "--methods", "autoterm",
-            "--seeds", "0", "--no-progress"]
+    args = [
+        "--runs",
+        str(runs),
+        "--out",
+        str(tmp_path / "out"),
+        "--methods",
+        "autoterm",
+        "--seeds",
+        "0",
+        "--no-progress",
+    ]
     assert pr.main(args) == 0
     checks = tmp_path / "out" / "autoterm_checks.csv.gz"
     first = checks.read_bytes()
@@ -324,8 +370,10 @@ def test_one_registry_names_the_rules_of_the_cli_compare_and_the_benchmarks():
     conv = make_rule("conv", 7, metric="loss")
     assert isinstance(conv, Convergence) and conv.k == 7
     assert make_rule("conv").k == FAMILIES["conv"].default
-    assert make_rule("autoterm", 2.0, metric="loss", config_space={"x": uniform(0, 1)}
-                     ).error_scale == 2.0
+    assert (
+        make_rule("autoterm", 2.0, metric="loss", config_space={"x": uniform(0, 1)}).error_scale
+        == 2.0
+    )
     with pytest.raises(ValueError, match="unknown stopping rule"):
         make_rule("nope")
     rules = default_rules("loss", config_space={"x": uniform(0, 1)})
@@ -339,11 +387,19 @@ def test_settings_are_one_frozen_value_and_every_keyword_still_works():
     from syne_autoterm import AutoTerminationSettings
 
     space = {"x": uniform(0, 1)}
-    rule = AutoTermination("loss", config_space=space, error_scale=2, patience=None,
-                           bound="ucb_lcb", top_ratio=0.4, refit_growth=1.0, seed=3)
-    assert rule.settings == AutoTerminationSettings(error_scale=2.0, patience=None,
-                                                    bound="ucb_lcb", top_ratio=0.4,
-                                                    refit_growth=1.0, seed=3)
+    rule = AutoTermination(
+        "loss",
+        config_space=space,
+        error_scale=2,
+        patience=None,
+        bound="ucb_lcb",
+        top_ratio=0.4,
+        refit_growth=1.0,
+        seed=3,
+    )
+    assert rule.settings == AutoTerminationSettings(
+        error_scale=2.0, patience=None, bound="ucb_lcb", top_ratio=0.4, refit_growth=1.0, seed=3
+    )
     assert (rule.error_scale, rule.patience, rule.seed) == (2.0, None, 3)
     with pytest.raises(FrozenInstanceError):
         rule.settings.error_scale = 1.0

@@ -506,7 +506,7 @@ def test_stop_while_down_is_honoured_on_resume(aws, tmp_path, log_reads, capsys,
 
 
 def test_s3_stop_marker_reaches_a_backend_without_local_files(aws, tmp_path, capsys):
-    """``stop NAME --sm-s3-prefix`` (a --remote run: no local folder) -> the tuner's backend sees it."""
+    """``stop NAME --sm-s3-prefix`` (a --remote run, no local folder) reaches the backend."""
     from syne_autoterm.backends import SageMakerBackend, SessionSettings, TrainingJobSpec
 
     endpoint, clients = aws

@@ -108,17 +108,40 @@ def test_a_missing_pool_is_a_clear_error(tmp_path, capsys):
 
 
 def test_per_run_picks_a_tagged_file_in_every_pool(tmp_path):
-    real_tables, hybrid_tables = [("a", "RF"), ("b", "RF"), ("c", "RF")], [("d", "MLP"), ("e", "MLP"), ("f", "MLP")]
-    real_dirs = _write_pool(tmp_path, "real", _per_run(real_tables, rtc=0.5),
-                            {t: float(i) for i, t in enumerate(real_tables, 1)})
-    hybrid_dirs = _write_pool(tmp_path, "hybrid", _per_run(hybrid_tables, rtc=0.2),
-                              {t: float(i) for i, t in enumerate(hybrid_tables, 1)})
+    real_tables, hybrid_tables = (
+        [("a", "RF"), ("b", "RF"), ("c", "RF")],
+        [("d", "MLP"), ("e", "MLP"), ("f", "MLP")],
+    )
+    real_dirs = _write_pool(
+        tmp_path,
+        "real",
+        _per_run(real_tables, rtc=0.5),
+        {t: float(i) for i, t in enumerate(real_tables, 1)},
+    )
+    hybrid_dirs = _write_pool(
+        tmp_path,
+        "hybrid",
+        _per_run(hybrid_tables, rtc=0.2),
+        {t: float(i) for i, t in enumerate(hybrid_tables, 1)},
+    )
     # the tagged files hold other results (a subset of seeds, other methods)
     _per_run(real_tables, rtc=0.7, seeds=2).to_csv(real_dirs[0] / "per_run_sub.csv", index=False)
-    _per_run(hybrid_tables, rtc=0.1, seeds=2).to_csv(hybrid_dirs[0] / "per_run_sub.csv", index=False)
+    _per_run(hybrid_tables, rtc=0.1, seeds=2).to_csv(
+        hybrid_dirs[0] / "per_run_sub.csv", index=False
+    )
     out = tmp_path / "suite"
-    argv = ["--per-run", "per_run_sub.csv", "--pool", "real", *map(str, real_dirs),
-            "--pool", "hybrid", *map(str, hybrid_dirs), "--out", str(out)]
+    argv = [
+        "--per-run",
+        "per_run_sub.csv",
+        "--pool",
+        "real",
+        *map(str, real_dirs),
+        "--pool",
+        "hybrid",
+        *map(str, hybrid_dirs),
+        "--out",
+        str(out),
+    ]
     assert suite_summary.main(argv) == 0
     summary = pd.read_csv(out / "summary.csv").set_index(["method", "model"])
     assert summary.loc[("autoterm_1.0", "RF"), "rtc"] == pytest.approx(0.7)

@@ -31,7 +31,8 @@ def test_noise_statistics_on_a_hand_made_table():
     # the 5 best means are 0, 0.01, ..., 0.04
     assert stats["top_mean_std"] == pytest.approx(np.std(np.arange(5) * 0.01, ddof=1))
     assert stats["noise_ratio"] == pytest.approx(
-        stats["top_fold_std_median"] / stats["top_mean_std"])
+        stats["top_fold_std_median"] / stats["top_mean_std"]
+    )
 
 
 def test_noise_summary_writes_one_row_per_table(tmp_path):
@@ -49,14 +50,17 @@ def test_a_table_without_folds_is_refused():
 
 
 def test_noise_vs_rtc_separates_a_rule_that_reads_the_noise_from_one_that_does_not():
-    noise = pd.DataFrame({"dataset": list("abcd"), "model": "RF",
-                          "noise_ratio": [1.0, 2.0, 5.0, 10.0]})
-    by_dataset = pd.DataFrame({
-        "method": ["adaptive"] * 4 + ["blind"] * 4 + ["few"] * 2,
-        "model": "RF",
-        "dataset": list("abcd") + list("dcab") + list("ab"),
-        "rtc": [0.1, 0.3, 0.6, 0.9] + [0.5, 0.6, 0.4, 0.7] + [0.1, 0.2],
-    })
+    noise = pd.DataFrame(
+        {"dataset": list("abcd"), "model": "RF", "noise_ratio": [1.0, 2.0, 5.0, 10.0]}
+    )
+    by_dataset = pd.DataFrame(
+        {
+            "method": ["adaptive"] * 4 + ["blind"] * 4 + ["few"] * 2,
+            "model": "RF",
+            "dataset": list("abcd") + list("dcab") + list("ab"),
+            "rtc": [0.1, 0.3, 0.6, 0.9] + [0.5, 0.6, 0.4, 0.7] + [0.1, 0.2],
+        }
+    )
     result = table_noise.noise_vs_rtc(noise, by_dataset).set_index("method")
     assert result.loc["adaptive", "spearman"] == pytest.approx(1.0)
     # rtc by dataset a..d: 0.4, 0.7, 0.6, 0.5 -> ranks 1, 4, 3, 2: rho = 1 - 6 * 8 / 60

@@ -36,16 +36,26 @@ def _run_simulated(simulated_tuner, fold_noise: float, tmp_path, seed: int = 1):
         return f + fold_noise * rng.standard_normal(10)
 
     scheduler = BOTorch(
-        SPACE, metric="error", do_minimize=True, random_seed=seed,
+        SPACE,
+        metric="error",
+        do_minimize=True,
+        random_seed=seed,
         searcher_kwargs={"optimization_strategy": "random", "num_raw_samples": 500},
     )
     criterion = AutoTermination(
-        metric="error", mode="min", fold_metrics="cv_fold_", scheduler=scheduler,
+        metric="error",
+        mode="min",
+        fold_metrics="cv_fold_",
+        scheduler=scheduler,
         trace_path=tmp_path / "trace.jsonl",
     )
     budget = StoppingCriterion(max_num_trials_completed=BUDGET - 1)  # strict '>': stops at 150
-    tuner = simulated_tuner(FoldFunctionBlackbox(SPACE, folds, 10), scheduler, AnyOf(criterion, budget),
-                            tuner_name=f"autoterm-test-{seed}")
+    tuner = simulated_tuner(
+        FoldFunctionBlackbox(SPACE, folds, 10),
+        scheduler,
+        AnyOf(criterion, budget),
+        tuner_name=f"autoterm-test-{seed}",
+    )
     tuner.run()
     return criterion, tuner
 
@@ -98,9 +108,13 @@ def test_python_backend_with_random_search(tmp_path):
     )
     budget = StoppingCriterion(max_num_trials_completed=16)
     tuner = Tuner(
-        PythonBackend(_python_backend_objective, config_space=SPACE), scheduler,
-        stop_criterion=AnyOf(criterion, budget), n_workers=2, sleep_time=0.5,
-        save_tuner=False, tuner_name="autoterm-python-backend",
+        PythonBackend(_python_backend_objective, config_space=SPACE),
+        scheduler,
+        stop_criterion=AnyOf(criterion, budget),
+        n_workers=2,
+        sleep_time=0.5,
+        save_tuner=False,
+        tuner_name="autoterm-python-backend",
     )
     tuner.run()
     assert criterion.history, "the criterion never ran"
@@ -137,15 +151,25 @@ def test_two_workers_online_decisions_equal_a_replay(tmp_path):
     from syne_autoterm import compare
 
     def make_rule(scheduler):
-        return AutoTermination(metric="error", fold_metrics="cv_fold_", scheduler=scheduler,
-                               warm_up=6, top_min=6, error_scale=1e-9, patience=None)
+        return AutoTermination(
+            metric="error",
+            fold_metrics="cv_fold_",
+            scheduler=scheduler,
+            warm_up=6,
+            top_min=6,
+            error_scale=1e-9,
+            patience=None,
+        )
 
     scheduler = RandomSearch(SPACE, metrics=["error"], do_minimize=True, random_seed=3)
     criterion = make_rule(scheduler)
     budget = StoppingCriterion(max_num_trials_completed=17)
     tuner = Tuner(
-        PythonBackend(_python_backend_objective, config_space=SPACE), scheduler,
-        stop_criterion=AnyOf(criterion, budget), n_workers=2, sleep_time=0.2,
+        PythonBackend(_python_backend_objective, config_space=SPACE),
+        scheduler,
+        stop_criterion=AnyOf(criterion, budget),
+        n_workers=2,
+        sleep_time=0.2,
         tuner_name="autoterm-two-workers",
     )
     tuner.run()

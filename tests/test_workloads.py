@@ -223,8 +223,19 @@ def _build_tables(out: Path, *args: str) -> subprocess.CompletedProcess:
     """``python -m benchmarks.build_tables`` on small RF tables (3 folds, 1 worker) into ``out``."""
     run = subprocess.run(
         [
-            sys.executable, "-m", "benchmarks.build_tables", "--models", "rf",
-            "--folds", "3", "--workers", "1", "--out", str(out), "--no-progress", *args,
+            sys.executable,
+            "-m",
+            "benchmarks.build_tables",
+            "--models",
+            "rf",
+            "--folds",
+            "3",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+            *args,
         ],  # fmt: skip
         check=False,
         capture_output=True,

@@ -11,8 +11,7 @@ show_decisions()  # one line per stopping check, and early warnings about your i
 
 config_space = {"C": loguniform(1e-2, 1e3), "gamma": loguniform(1e-5, 1e-1)}
 scheduler = BOTorch(config_space, metric="error", do_minimize=True, random_seed=0)
-autoterm = AutoTermination(metric="error", mode="min", fold_metrics="cv_fold_",
-                           scheduler=scheduler)
+autoterm = AutoTermination(metric="error", mode="min", fold_metrics="cv_fold_", scheduler=scheduler)
 budget = StoppingCriterion(max_num_trials_completed=100)  # a safety net
 
 tuner = Tuner(

@@ -17,6 +17,7 @@ import logging
 import os
 import tarfile
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -240,8 +241,11 @@ def copy_prefix(s3_client: Any, src_uri: str, dst_uri: str) -> int:
         rel = key[len(src_prefix) :].lstrip("/") if src_prefix else key
         target = f"{dst_prefix}/{rel}" if dst_prefix else rel
         call_with_retries(
-            lambda target=target, key=key: s3_client.copy_object(
-                Bucket=dst_bucket, Key=target, CopySource={"Bucket": src_bucket, "Key": key}
+            partial(
+                s3_client.copy_object,
+                Bucket=dst_bucket,
+                Key=target,
+                CopySource={"Bucket": src_bucket, "Key": key},
             ),
             what=f"copy s3://{src_bucket}/{key}",
         )
@@ -256,8 +260,8 @@ def delete_prefix(s3_client: Any, uri: str) -> int:
     for i in range(0, len(keys), 1000):
         batch = [{"Key": k} for k in keys[i : i + 1000]]
         call_with_retries(
-            lambda batch=batch: s3_client.delete_objects(
-                Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
+            partial(
+                s3_client.delete_objects, Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
             ),
             what=f"delete below {uri}",
         )
@@ -277,7 +281,7 @@ def download_prefix(s3_client: Any, uri: str, local_dir: str | Path) -> list[Pat
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         resp = call_with_retries(
-            lambda key=key: s3_client.get_object(Bucket=bucket, Key=key), what=f"download {key}"
+            partial(s3_client.get_object, Bucket=bucket, Key=key), what=f"download {key}"
         )
         target.write_bytes(resp["Body"].read())
         out.append(target)

@@ -235,7 +235,7 @@ class JobLogTail:
     max_pages_per_poll: int = 100
     metric_hosts: tuple[str, ...] | None = ("algo-1",)
     max_lines_kept: int = 20000
-    on_line: Callable[[str], None] | None = None
+    on_line: Callable[[str], object] | None = None  # its return value is ignored (file.write)
     streams: dict[str, _StreamState] = field(default_factory=dict)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     lines: deque = field(default_factory=deque)

@@ -25,7 +25,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
     from .spec import SessionSettings, TrainingJobSpec
@@ -202,7 +202,7 @@ def spec_from_args(args: argparse.Namespace, entry_point: str | None) -> Trainin
         max_wait_seconds=args.sm_max_wait_seconds,
         checkpoint_s3_uri=args.sm_checkpoint_s3_uri,
         environment=dict(args.sm_env),
-        tags=dict(args.sm_tag),
+        tags=_tags(args),
         job_name_prefix=args.sm_job_name_prefix,
         metrics_names=tuple(args.sm_metric),
     )
@@ -220,12 +220,27 @@ def session_from_args(args: argparse.Namespace) -> SessionSettings:
     )
 
 
-def _required(args: argparse.Namespace) -> dict[str, str]:
+class _Required(TypedDict):
+    """The settings every job spec needs (typed, so that ``**`` of it is checked)."""
+
+    image_uri: str
+    role_arn: str
+    s3_prefix: str
+
+
+def _required(args: argparse.Namespace) -> _Required:
     return {
         "image_uri": _require(args, "sm_image_uri", "--sm-image-uri", ENV_IMAGE_URI),
         "role_arn": _require(args, "sm_role_arn", "--sm-role-arn", ENV_ROLE_ARN),
         "s3_prefix": _require(args, "sm_s3_prefix", "--sm-s3-prefix", ENV_S3_PREFIX),
     }
+
+
+def _tags(args: argparse.Namespace) -> tuple[dict[str, str], ...]:
+    """``--sm-tag`` pairs in the spec's stored form (``[{"Key": ..., "Value": ...}]``)."""
+    from ._sagemaker_jobs import normalize_tags
+
+    return tuple(normalize_tags(dict(args.sm_tag)))
 
 
 def _remote_spec_from_args(args: argparse.Namespace, entry_point: str | None) -> TrainingJobSpec:
@@ -245,7 +260,7 @@ def _remote_spec_from_args(args: argparse.Namespace, entry_point: str | None) ->
         max_run_seconds=args.sm_remote_max_run_seconds,
         use_spot=bool(getattr(args, "sm_remote_spot", False)),
         environment=dict(args.sm_env),
-        tags=dict(args.sm_tag),
+        tags=_tags(args),
         requirements=tuple(extra),
         job_name_prefix=REMOTE_JOB_NAME_PREFIX,
     )

@@ -63,6 +63,9 @@ class ResumableTuner(Tuner):
     (or :func:`load_run`, which also checks the state and can fetch it from S3).
     """
 
+    n_workers: int  # Tuner's; raised above the run's value while extra jobs drain
+    _n_workers_wanted: int
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.session = 0
@@ -203,7 +206,7 @@ class ResumableTuner(Tuner):
         # A state older than its jobs can hold more running trials than workers
         # (a finished trial not yet read plus the job that replaced it): allow
         # them until they are done, then go back to the run's n_workers.
-        wanted = getattr(self, "_n_workers_wanted", self.n_workers)
+        wanted: int = getattr(self, "_n_workers_wanted", self.n_workers)
         self._n_workers_wanted = wanted
         self.n_workers = max(wanted, len(running_trials_ids))
         done, results = super()._process_new_results(running_trials_ids=running_trials_ids)

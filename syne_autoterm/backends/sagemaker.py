@@ -639,7 +639,10 @@ class SageMakerBackend(TrialBackend):
         return uri
 
     def stop_requested(self, force: bool = False) -> bool:
-        """Whether ``syne-autoterm stop`` left the S3 marker (checked every ``stop_check_interval``)."""
+        """Whether ``syne-autoterm stop`` left the S3 marker.
+
+        Checked at most every ``stop_check_interval`` seconds unless ``force``.
+        """
         now = self._clock()
         if not force and now - self._last_stop_check < self.session.stop_check_interval:
             return False
@@ -699,10 +702,10 @@ class SageMakerBackend(TrialBackend):
         adopted: list[int] = []
         for job in find_run_jobs(self.sagemaker_client, self._run_token, self.tuner_name, known):
             if job.trial_id < len(self.trial_ids):
-                st = self._trials.get(job.trial_id)
-                if st is not None and job.attempt == len(st.runs):
-                    st.runs.append(self._adopted_run(job.job_name, now))
-                    st.override = None
+                state = self._trials.get(job.trial_id)
+                if state is not None and job.attempt == len(state.runs):
+                    state.runs.append(self._adopted_run(job.job_name, now))
+                    state.override = None
                     logger.warning("re-attached job %s (trial %d)", job.job_name, job.trial_id)
                 continue
             while len(self.trial_ids) < job.trial_id:

@@ -204,7 +204,8 @@ def settings_from_keywords(
     for given, flat, name in ((spec, spec_kw, "spec"), (session, session_kw, "session")):
         if given is not None and flat:
             raise TypeError(
-                f"{caller}(): give either {name}= or its fields {sorted(flat)} as keywords, not both"
+                f"{caller}(): give either {name}= or its fields {sorted(flat)} as keywords, "
+                "not both"
             )
     if spec_kw or session_kw:
         warnings.warn(

@@ -19,15 +19,22 @@ from ..evidence import Evidence
 from ._choice import cached_fitter
 from ._sklearn_gp import SklearnGP
 
-__all__ = ["RETRY_JITTERS", "encode_configs", "encode_reusing", "fit_attempts", "refit_key",
-           "refit_point"]
+__all__ = [
+    "RETRY_JITTERS",
+    "encode_configs",
+    "encode_reusing",
+    "fit_attempts",
+    "refit_key",
+    "refit_point",
+]
 
 # Noise floors (standardised units) of the retries after a failed GP fit.
 RETRY_JITTERS = (1e-4, 1e-2)
 
 
-def fit_attempts(fitters: dict[str, Any], botorch: bool, scheduler: Any,
-                 seed: int) -> list[tuple[Any, float]]:
+def fit_attempts(
+    fitters: dict[str, Any], botorch: bool, scheduler: Any, seed: int
+) -> list[tuple[Any, float]]:
     """``(fitter, jitter)`` in the order tried: primary, primary with more jitter, sklearn.
 
     ``fitters`` is the rule's cache of fitters (one per kind, built once per rule).
@@ -64,8 +71,7 @@ def refit_key(fitter: Any, evidence: Evidence, usable: np.ndarray, point: int) -
     return getattr(fitter, "name", "?"), length, evidence.head(length).key()
 
 
-def encode_reusing(encoder: Any, configs: Sequence[Mapping[str, Any]],
-                   cache: dict) -> np.ndarray:
+def encode_reusing(encoder: Any, configs: Sequence[Mapping[str, Any]], cache: dict) -> np.ndarray:
     """:func:`encode_configs`, reusing the rows of configs seen at earlier checks.
 
     Syne Tune encodes one config at a time in Python (a third of a check at
@@ -74,11 +80,16 @@ def encode_reusing(encoder: Any, configs: Sequence[Mapping[str, Any]],
     all configs: its caller must not reuse rows). ``cache`` maps a config's
     key to its row; it is cleared when the encoder's width changes.
     """
-    keys = [repr(sorted(c.items(), key=lambda kv: str(kv[0]))) if isinstance(c, Mapping)
-            else None for c in configs]
+    keys = [
+        repr(sorted(c.items(), key=lambda kv: str(kv[0]))) if isinstance(c, Mapping) else None
+        for c in configs
+    ]
     missing = [i for i, k in enumerate(keys) if k not in cache]  # None is never cached
-    fresh = dict(zip(missing, encode_configs(encoder, [configs[i] for i in missing]))
-                 ) if missing else {}
+    fresh = (
+        dict(zip(missing, encode_configs(encoder, [configs[i] for i in missing])))
+        if missing
+        else {}
+    )
     rows = [fresh[i] if i in fresh else cache[k] for i, k in enumerate(keys)]
     if len({row.size for row in rows}) > 1:  # another encoder than the cached rows'
         cache.clear()

@@ -41,16 +41,22 @@ def kernel_parts(kernel) -> KernelParts | None:
     """The parts of ``Constant * Matern(nu=2.5) + White``, or None for any other kernel."""
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, Product, Sum, WhiteKernel
 
-    if not (isinstance(kernel, Sum) and isinstance(kernel.k2, WhiteKernel)
-            and isinstance(kernel.k1, Product)):
+    if not (
+        isinstance(kernel, Sum)
+        and isinstance(kernel.k2, WhiteKernel)
+        and isinstance(kernel.k1, Product)
+    ):
         return None
     constant, matern = kernel.k1.k1, kernel.k1.k2
-    if not (isinstance(constant, ConstantKernel) and isinstance(matern, Matern)
-            and matern.nu == 2.5):
+    if not (
+        isinstance(constant, ConstantKernel) and isinstance(matern, Matern) and matern.nu == 2.5
+    ):
         return None
-    return KernelParts(float(constant.constant_value),
-                       np.atleast_1d(np.asarray(matern.length_scale, dtype=float)),
-                       float(kernel.k2.noise_level))
+    return KernelParts(
+        float(constant.constant_value),
+        np.atleast_1d(np.asarray(matern.length_scale, dtype=float)),
+        float(kernel.k2.noise_level),
+    )
 
 
 def _matern52(distances: np.ndarray) -> np.ndarray:
@@ -72,8 +78,9 @@ class FixedGP:
     weights: np.ndarray  # (K + noise + alpha)^-1 y
 
     @classmethod
-    def fit(cls, parts: KernelParts, x: np.ndarray, y: np.ndarray,
-            alpha: float | np.ndarray) -> FixedGP:
+    def fit(
+        cls, parts: KernelParts, x: np.ndarray, y: np.ndarray, alpha: float | np.ndarray
+    ) -> FixedGP:
         """Raises ``np.linalg.LinAlgError`` when the kernel matrix is not positive definite."""
         x = np.asarray(x, dtype=float)
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
@@ -95,7 +102,8 @@ class FixedGP:
     def _cross(self, features: np.ndarray) -> np.ndarray:
         scale = self.parts.length_scale
         return self.parts.amplitude * _matern52(
-            cdist(_scaled(features, scale), _scaled(self.x, scale), metric="euclidean"))
+            cdist(_scaled(features, scale), _scaled(self.x, scale), metric="euclidean")
+        )
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of a new observation (latent variance plus the White noise)."""

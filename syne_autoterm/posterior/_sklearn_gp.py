@@ -23,8 +23,7 @@ class SklearnGPPosterior(FittedPosterior):
     hyperparameters builds no regressor at all). Any other kernel uses ``gp``.
     """
 
-    def __init__(self, gp, y_mean: float, y_std: float, fixed: FixedGP | None = None,
-                 kernel=None):
+    def __init__(self, gp, y_mean: float, y_std: float, fixed: FixedGP | None = None, kernel=None):
         self._gp, self._y_mean, self._y_std = gp, y_mean, y_std
         self._kernel = kernel if kernel is not None else gp.kernel_
         if fixed is None:
@@ -113,8 +112,11 @@ class SklearnGP:
             return SklearnGPPosterior(None, y_mean, y_std, fixed=state, kernel=hyperparameters)
         gp = GaussianProcessRegressor(
             kernel=hyperparameters if fixed else self._initial_kernel(features.shape[1]),
-            alpha=alpha, normalize_y=False, optimizer=None if fixed else "fmin_l_bfgs_b",
-            n_restarts_optimizer=0 if fixed else self.n_restarts, random_state=self.seed,
+            alpha=alpha,
+            normalize_y=False,
+            optimizer=None if fixed else "fmin_l_bfgs_b",
+            n_restarts_optimizer=0 if fixed else self.n_restarts,
+            random_state=self.seed,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning at bounds is expected

@@ -34,9 +34,7 @@ def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -
 MAX_SEED = 2**32 - 1
 
 
-def check_float(
-    name: str, value: Any, positive: bool = False, nonnegative: bool = False
-) -> float:
+def check_float(name: str, value: Any, positive: bool = False, nonnegative: bool = False) -> float:
     """``value`` as a finite float (optionally > 0 or >= 0), or a ValueError naming it."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     try:
@@ -48,5 +46,3 @@ def check_float(
         which = " > 0" if positive else (" >= 0" if nonnegative else "")
         raise ValueError(f"{name} must be a finite number{which}, got {value!r}")
     return float(value)
-
-

@@ -33,14 +33,22 @@ from .settings import (
     stops_on_record,
 )
 
-__all__ = ["AutoTermination", "AutoTerminationSettings", "error_scale_from_decay",
-           "stops_on_record"]
+__all__ = [
+    "AutoTermination",
+    "AutoTerminationSettings",
+    "error_scale_from_decay",
+    "stops_on_record",
+]
 
 # Settings of rules pickled before an option existed (``tuner.dill`` of an older run).
 _LEGACY_DEFAULTS: dict[str, Any] = {
-    "error_estimator": "cv", "n_val_metric": "n_val", "n_bootstrap": 1000,
+    "error_estimator": "cv",
+    "n_val_metric": "n_val",
+    "n_bootstrap": 1000,
     # rules pickled before the probabilistic bound existed computed the paper's
-    "bound": "ucb_lcb", "patience": None, "refit_growth": DEFAULT_REFIT_GROWTH,
+    "bound": "ucb_lcb",
+    "patience": None,
+    "refit_growth": DEFAULT_REFIT_GROWTH,
 }
 
 
@@ -170,8 +178,15 @@ class AutoTermination(GPSteps, StoppingRule):
                 "error_estimator='binomial' or a fixed threshold"
             )
         super().__init__(
-            metric, mode, fold_metrics, scheduler, config_space, warm_up, trace_path,
-            resource_attr, max_resource,
+            metric,
+            mode,
+            fold_metrics,
+            scheduler,
+            config_space,
+            warm_up,
+            trace_path,
+            resource_attr,
+            max_resource,
         )
         if needs_folds and (self.threshold is None or self.gp_noise == "folds"):
             if len(self.fold_spec.names) == 1:
@@ -194,7 +209,8 @@ class AutoTermination(GPSteps, StoppingRule):
             known = {f.name for f in fields(AutoTerminationSettings)}
             options = {**_LEGACY_DEFAULTS, **{k: state.pop(k) for k in list(state) if k in known}}
             state["settings"] = AutoTerminationSettings(
-                **options, test_train_ratio=cv.test_train_ratio, ddof=cv.ddof)
+                **options, test_train_ratio=cv.test_train_ratio, ddof=cv.ddof
+            )
         super().__setstate__(state)
 
     # ------------------------------------------------------------ plumbing
@@ -229,8 +245,9 @@ class AutoTermination(GPSteps, StoppingRule):
         """Per-trial error variances (GP noise) with the evidence's own fold audit."""
         return trial_noise(self.error_model, evidence, usable, self._audit(evidence))
 
-    def _incumbent_error(self, evidence: Evidence, inc: int, audit: FoldAudit | None,
-                         check: Check) -> float:
+    def _incumbent_error(
+        self, evidence: Evidence, inc: int, audit: FoldAudit | None, check: Check
+    ) -> float:
         """The incumbent's error; :class:`Continue` when its evidence cannot support one."""
         tid = evidence.trial_ids[inc]
         if audit is not None and not audit.usable(inc):
@@ -261,13 +278,15 @@ class AutoTermination(GPSteps, StoppingRule):
                 )
                 why = f"incumbent trial {tid} has a statistical error of 0"
             else:
-                check.problem("incumbent-error",
-                              f"incumbent trial {tid}: statistical error is {error}")
+                check.problem(
+                    "incumbent-error", f"incumbent trial {tid}: statistical error is {error}"
+                )
                 why = f"statistical error is {error}"
         raise Continue(f"no statistical error for the incumbent ({why})")
 
-    def _log_fold_problems(self, evidence: Evidence, audit: FoldAudit, inc: int,
-                           check: Check) -> None:
+    def _log_fold_problems(
+        self, evidence: Evidence, audit: FoldAudit, inc: int, check: Check
+    ) -> None:
         for i, kind in enumerate(audit.kinds):
             if kind is not None and i != inc:
                 check.problem(
@@ -327,12 +346,15 @@ class AutoTermination(GPSteps, StoppingRule):
         """Position of the best usable trial, recorded with its id and value."""
         objective = evidence.objective
         inc = int(np.flatnonzero(finite)[np.argmin(objective[finite])])
-        check.details.update(incumbent_trial_id=evidence.trial_ids[inc],
-                             incumbent_value=float(evidence.sign * objective[inc]))
+        check.details.update(
+            incumbent_trial_id=evidence.trial_ids[inc],
+            incumbent_value=float(evidence.sign * objective[inc]),
+        )
         return inc
 
-    def _error_limit(self, evidence: Evidence, inc: int,
-                     check: Check) -> tuple[float | None, float, FoldAudit | None]:
+    def _error_limit(
+        self, evidence: Evidence, inc: int, check: Check
+    ) -> tuple[float | None, float, FoldAudit | None]:
         """``(stat_error, limit, audit)``: the incumbent's error and what the bound must beat."""
         audit = None
         if self.threshold is None or self.gp_noise == "folds":
@@ -350,36 +372,58 @@ class AutoTermination(GPSteps, StoppingRule):
         check.details.update(stat_error=stat_error, threshold=limit)
         return stat_error, limit, audit
 
-    def _verdict(self, evidence: Evidence, inc: int, bound: Any, fitter: Any, jitter: float,
-                 stat_error: float | None, limit: float, check: Check) -> Decision:
+    def _verdict(
+        self,
+        evidence: Evidence,
+        inc: int,
+        bound: Any,
+        fitter: Any,
+        jitter: float,
+        stat_error: float | None,
+        limit: float,
+        check: Check,
+    ) -> Decision:
         """Stop on the patience, or when the bound is below the limit; the record says which."""
         details = check.details
         details.update(regret_bound=bound.value, bound=self.bound, posterior=fitter.name)
         if self.bound != "ucb_lcb":
-            details.update(expected_regret=bound.expected,
-                           confidence=self.path_sampling.confidence,
-                           **{f"regret_q{q:g}": v for q, v in bound.quantiles})
+            details.update(
+                expected_regret=bound.expected,
+                confidence=self.path_sampling.confidence,
+                **{f"regret_q{q:g}": v for q, v in bound.quantiles},
+            )
         else:
-            details.update(min_ucb_observed=bound.min_ucb_observed,
-                           min_lcb_domain=bound.min_lcb_domain)
+            details.update(
+                min_ucb_observed=bound.min_ucb_observed, min_lcb_domain=bound.min_lcb_domain
+            )
         if jitter > 0:
             details["jitter"] = jitter
         # the number compared, as the user set it: error_scale x the incumbent's error
-        what = (f"the fixed threshold {limit:.4g}" if stat_error is None
-                else f"{self.error_scale:.4g} x statistical error {stat_error:.4g}")
+        what = (
+            f"the fixed threshold {limit:.4g}"
+            if stat_error is None
+            else f"{self.error_scale:.4g} x statistical error {stat_error:.4g}"
+        )
         n = len(evidence)
         since = trials_without_improvement(n, inc, self.warm_up)
         details["trials_without_improvement"] = since
         if self.patience is not None and since >= self.patience:
-            return check.result(True, (
-                f"stopped after {n} trials: {since} trials without improving the incumbent "
-                f"(patience {self.patience}); remaining improvement bound {bound.value:.4g}, "
-                f"{what}"))
+            return check.result(
+                True,
+                (
+                    f"stopped after {n} trials: {since} trials without improving the incumbent "
+                    f"(patience {self.patience}); remaining improvement bound {bound.value:.4g}, "
+                    f"{what}"
+                ),
+            )
         if bound.value < limit:
-            return check.result(True, f"stopped after {n} trials: remaining improvement bound "
-                                      f"{bound.value:.4g} < {what}")
-        return check.result(False, f"continue: remaining improvement bound {bound.value:.4g} >= "
-                                   f"{what}")
+            return check.result(
+                True,
+                f"stopped after {n} trials: remaining improvement bound {bound.value:.4g} < {what}",
+            )
+        return check.result(
+            False, f"continue: remaining improvement bound {bound.value:.4g} >= {what}"
+        )
 
 
 def _setting_property(name: str) -> property:

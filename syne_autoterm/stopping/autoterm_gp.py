@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,11 @@ from ..regret import PosteriorError, beta_schedule, regret_bound, top_n_mask
 from ._check import Check, Continue
 from .arguments import MAX_SEED
 from .error_estimators import trial_noise
+
+if TYPE_CHECKING:
+    from ..probabilistic import PathSampling
+    from ..regret import DomainSearch
+    from .error_estimators import ErrorEstimator
 
 __all__ = ["GPData", "GPSteps", "check_config_space"]
 
@@ -79,8 +84,15 @@ def _nothing_to_model(objective: np.ndarray, usable: np.ndarray, top: np.ndarray
 class GPData:
     """What a check fits its GP on: the top set of the usable trials, encoded."""
 
-    def __init__(self, encoder: Any, usable: np.ndarray, top: np.ndarray, features: np.ndarray,
-                 noise: np.ndarray | None, beta: float):
+    def __init__(
+        self,
+        encoder: Any,
+        usable: np.ndarray,
+        top: np.ndarray,
+        features: np.ndarray,
+        noise: np.ndarray | None,
+        beta: float,
+    ):
         self.encoder, self.usable, self.top = encoder, usable, top
         self.features, self.noise, self.beta = features, noise, beta
 
@@ -94,6 +106,30 @@ class GPSteps:
     """
 
     _fitters: dict[str, Any]
+
+    if TYPE_CHECKING:  # what AutoTermination provides (settings, base-class state, methods)
+        metric: str
+        scheduler: Any
+        config_space: dict | None
+        warm_up: int
+        posterior: str
+        seed: int
+        bound: str
+        domain_search: DomainSearch  # never None once validated (None means the default)
+        path_sampling: PathSampling
+        top_ratio: float
+        top_min: int
+        refit_growth: float
+        gp_noise: str
+        delta: float
+        beta_scale: float
+
+        @property
+        def error_model(self) -> ErrorEstimator: ...
+
+        def log_problem(self, kind: str, message: str) -> None: ...
+
+        def _fold_noise(self, evidence: Evidence, usable: np.ndarray) -> np.ndarray: ...
 
     def _use_botorch(self) -> bool:
         return uses_botorch(self.posterior, self.scheduler)
@@ -122,15 +158,29 @@ class GPSteps:
         """The primary posterior fitter (BoTorch's or scikit-learn's GP)."""
         return cached_fitter(self._fitters, self._use_botorch(), self.scheduler, self.seed)
 
-    def _bound(self, posterior: Any, features: np.ndarray, beta: float, encoder: Any,
-               rng: np.random.RandomState) -> Any:
+    def _bound(
+        self,
+        posterior: Any,
+        features: np.ndarray,
+        beta: float,
+        encoder: Any,
+        rng: np.random.RandomState,
+    ) -> Any:
         """The remaining-improvement bound of this check, in metric units."""
         if self.bound in ("expected", "probabilistic"):
-            res = probabilistic_regret(posterior, features, encoder.random, encoder.snap,
-                                       self.domain_search, self.path_sampling, rng)
+            res = probabilistic_regret(
+                posterior,
+                features,
+                encoder.random,
+                encoder.snap,
+                self.domain_search,
+                self.path_sampling,
+                rng,
+            )
             return replace(res, value=res.expected) if self.bound == "expected" else res
-        return regret_bound(posterior, features, beta, encoder.random, encoder.snap,
-                            self.domain_search, rng)
+        return regret_bound(
+            posterior, features, beta, encoder.random, encoder.snap, self.domain_search, rng
+        )
 
     def _top_set(self, objective: np.ndarray, usable: np.ndarray) -> np.ndarray:
         """Indices the GP is fitted on: the best of the usable trials (the paper's top set)."""
@@ -175,8 +225,14 @@ class GPSteps:
         self._remember_refit(key, posterior)
         return getattr(posterior, "hyperparameters", None)
 
-    def _gp_data(self, evidence: Evidence, inc: int, finite: np.ndarray,
-                 audit: FoldAudit | None, check: Check) -> GPData:
+    def _gp_data(
+        self,
+        evidence: Evidence,
+        inc: int,
+        finite: np.ndarray,
+        audit: FoldAudit | None,
+        check: Check,
+    ) -> GPData:
         """The usable trials (finite metric, encodable config) and the top set the GP fits."""
         encoder = self._encoder(evidence)
         features_all = self._encode_reusing(encoder, evidence.configs)
@@ -222,9 +278,8 @@ class GPSteps:
         beta = beta_schedule(encoder.n_hyperparameters, len(top), self.delta, self.beta_scale)
         return GPData(encoder, usable, top, features_all[top], noise, beta)
 
-    def _fit_bound(self, evidence: Evidence, data: GPData,
-                   check: Check) -> tuple[Any, Any, float]:
-        """``(bound, fitter, jitter)``: the first fit in :meth:`_fit_attempts` whose bound is finite.
+    def _fit_bound(self, evidence: Evidence, data: GPData, check: Check) -> tuple[Any, Any, float]:
+        """``(bound, fitter, jitter)``: the first fit of :meth:`_fit_attempts` with a finite bound.
 
         The hyperparameters are optimised only at the refit points of the schedule
         (:func:`~syne_autoterm.posterior.refit_point`); in between the primary fit
@@ -233,8 +288,9 @@ class GPSteps:
         objective = evidence.objective[data.top]
         n_usable = int(data.usable.sum())
         refit_here = refit_point(n_usable, self.warm_up, self.refit_growth) == n_usable
-        kept = None if refit_here else self._kept_hyperparameters(evidence, data.encoder,
-                                                                  data.usable)
+        kept = (
+            None if refit_here else self._kept_hyperparameters(evidence, data.encoder, data.usable)
+        )
         bound, used, jitter = None, None, 0.0
         for attempt, (fitter, jitter) in enumerate(self._fit_attempts()):
             try:
@@ -243,8 +299,9 @@ class GPSteps:
                     kwargs["hyperparameters"] = kept
                 posterior = fitter.fit(data.features, objective, data.noise, **kwargs)
                 if attempt == 0 and refit_here:
-                    self._remember_refit(refit_key(fitter, evidence, data.usable, n_usable),
-                                         posterior)
+                    self._remember_refit(
+                        refit_key(fitter, evidence, data.usable, n_usable), posterior
+                    )
                 # seeded by the number of usable trials, so that trials left out (broken
                 # metric or config) change nothing, the random draws included
                 rng = np.random.RandomState((self.seed + n_usable) % (MAX_SEED + 1))

@@ -180,8 +180,9 @@ class StoppingRule(TunerSide, TunerCallback):
         """The rule inside a (loaded) Tuner: its ``stop_criterion`` or one of its callbacks."""
         stop = getattr(tuner, "stop_criterion", None)
         # a rule inside ``lambda status: rule(status) or budget(status)`` (the README's form)
-        cells = [c.cell_contents for c in (getattr(stop, "__closure__", None) or ())
-                 if _cell_filled(c)]
+        cells = [
+            c.cell_contents for c in (getattr(stop, "__closure__", None) or ()) if _cell_filled(c)
+        ]
         names = getattr(getattr(stop, "__code__", None), "co_names", ())
         cells += [getattr(stop, "__globals__", {}).get(n) for n in names]
         candidates = [stop, *getattr(tuner, "callbacks", []), *cells]
@@ -295,8 +296,11 @@ class BaselineRule(StoppingRule):
     def __init__(self, metric: str | None, mode: str, fold_metrics, warm_up: int, **kwargs: Any):
         self._metric_given = metric is not None
         super().__init__(
-            metric if metric is not None else _OFFLINE_METRIC, mode, fold_metrics,
-            warm_up=warm_up, **kwargs,
+            metric if metric is not None else _OFFLINE_METRIC,
+            mode,
+            fold_metrics,
+            warm_up=warm_up,
+            **kwargs,
         )
 
     # caches (fitted models, peer objects) rebuilt after unpickling: name -> fresh value

@@ -75,9 +75,14 @@ class Convergence(BaselineRule):
         if inc is None:
             return Decision(False, "no finite metric value yet")
         since = trials_without_improvement(n, inc, self.warm_up)
-        details = {"incumbent_trial_id": evidence.trial_ids[inc], "trials_without_improvement": since}
+        details = {
+            "incumbent_trial_id": evidence.trial_ids[inc],
+            "trials_without_improvement": since,
+        }
         if since >= self.k:
-            return Decision(True, f"stopped: {since} trials without improvement (k={self.k})", details)
+            return Decision(
+                True, f"stopped: {since} trials without improvement (k={self.k})", details
+            )
         return Decision(False, f"continue: {since} of {self.k} trials without improvement", details)
 
 
@@ -145,8 +150,13 @@ class Plateau(BaselineRule):
                 f"{details['plateau_std']:.3g} <= {self.std:g} for {count} check(s)",
                 details,
             )
-        return Decision(False, "continue: no plateau" if count == 0 else
-                        f"continue: plateau for {count} of {self.patience} checks", details)
+        return Decision(
+            False,
+            "continue: no plateau"
+            if count == 0
+            else f"continue: plateau for {count} of {self.patience} checks",
+            details,
+        )
 
 
 class AuthorsRule(BaselineRule):
@@ -165,8 +175,12 @@ class AuthorsRule(BaselineRule):
     STD = "paper_incumbent_std"
 
     def __init__(
-        self, decay: float = 0.21, metric: str | None = None, mode: str = "min",
-        warm_up: int = 20, **kwargs: Any,
+        self,
+        decay: float = 0.21,
+        metric: str | None = None,
+        mode: str = "min",
+        warm_up: int = 20,
+        **kwargs: Any,
     ):
         if not (decay > 0 and math.isfinite(decay)):
             raise ValueError(f"decay must be a finite number > 0, got {decay!r}")
@@ -187,8 +201,16 @@ class AuthorsRule(BaselineRule):
         if not (math.isfinite(bound) and math.isfinite(threshold)):
             return Decision(False, "logged bound or std not finite: continue", details)
         if bound < threshold:
-            return Decision(True, f"stopped: logged bound {bound:.4g} < frozen threshold {threshold:.4g}", details)
-        return Decision(False, f"continue: logged bound {bound:.4g} >= frozen threshold {threshold:.4g}", details)
+            return Decision(
+                True,
+                f"stopped: logged bound {bound:.4g} < frozen threshold {threshold:.4g}",
+                details,
+            )
+        return Decision(
+            False,
+            f"continue: logged bound {bound:.4g} >= frozen threshold {threshold:.4g}",
+            details,
+        )
 
 
 # ------------------------------------------------------------------ EI / PI
@@ -217,13 +239,17 @@ class _NegatedAcquisition:
     """An acquisition seen as a posterior with zero std, so ``regret.minimize_lcb``
     (random candidates + local refinement over valid configs) maximises it."""
 
-    def __init__(self, posterior, acquisition, y_mean: float, y_std: float, best: float, jitter: float):
+    def __init__(
+        self, posterior, acquisition, y_mean: float, y_std: float, best: float, jitter: float
+    ):
         self._posterior, self._acq = posterior, acquisition
         self._y_mean, self._y_std, self._best, self._jitter = y_mean, y_std, best, jitter
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean, std = self._posterior.predict(features)
-        acq = self._acq((mean - self._y_mean) / self._y_std, std / self._y_std, self._best, self._jitter)
+        acq = self._acq(
+            (mean - self._y_mean) / self._y_std, std / self._y_std, self._best, self._jitter
+        )
         return -acq, np.zeros_like(acq)
 
 
@@ -263,8 +289,9 @@ class _ImprovementRule(BaselineRule):
         threshold = check_float("threshold", threshold, positive=True)
         if posterior not in POSTERIORS:
             raise ValueError(f"posterior must be 'auto', 'botorch' or 'sklearn', got {posterior!r}")
-        super().__init__(metric, mode, None, warm_up, scheduler=scheduler,
-                         config_space=config_space, **kwargs)
+        super().__init__(
+            metric, mode, None, warm_up, scheduler=scheduler, config_space=config_space, **kwargs
+        )
         self.threshold = float(threshold)
         self.jitter = float(jitter)
         self.use_logged = use_logged
@@ -277,18 +304,22 @@ class _ImprovementRule(BaselineRule):
     def _encoder(self, evidence: Evidence):
         encoder, guessed = encoder_for(self.scheduler, self.config_space, evidence.configs)
         if guessed:
-            self.log_problem("no-config-space",
-                             f"{self.name}: no config space; domain guessed from the data")
+            self.log_problem(
+                "no-config-space", f"{self.name}: no config space; domain guessed from the data"
+            )
         return encoder
 
     def _fitter(self):
-        return cached_fitter(self._fitters, uses_botorch(self.posterior, self.scheduler),
-                             self.scheduler, self.seed)
+        return cached_fitter(
+            self._fitters, uses_botorch(self.posterior, self.scheduler), self.scheduler, self.seed
+        )
 
     def _logged(self, evidence: Evidence) -> float | None:
         if self.use_logged is False or self.extra_name not in evidence.extras:
             if self.use_logged:
-                raise ValueError(f"use_logged=True but the evidence has no '{self.extra_name}' extra")
+                raise ValueError(
+                    f"use_logged=True but the evidence has no '{self.extra_name}' extra"
+                )
             return None
         return float(evidence.extras[self.extra_name][-1])
 
@@ -300,9 +331,16 @@ class _ImprovementRule(BaselineRule):
         features = encoder.encode([evidence.configs[i] for i in usable])
         posterior = self._fitter().fit(features, obj[usable])
         y, y_mean, y_std = standardize(obj[usable])
-        negated = _NegatedAcquisition(posterior, self.acquisition, y_mean, y_std, float(y.min()), self.jitter)
+        negated = _NegatedAcquisition(
+            posterior, self.acquisition, y_mean, y_std, float(y.min()), self.jitter
+        )
         best, _, _ = minimize_lcb(
-            negated, 0.0, features, encoder.random, encoder.snap, self.domain_search,
+            negated,
+            0.0,
+            features,
+            encoder.random,
+            encoder.snap,
+            self.domain_search,
             np.random.RandomState((self.seed + len(evidence)) % (MAX_SEED + 1)),
         )
         return -float(best)
@@ -320,8 +358,12 @@ class _ImprovementRule(BaselineRule):
         if not math.isfinite(value):
             return Decision(False, f"{label} not finite: continue", details)
         if value < self.threshold:
-            return Decision(True, f"stopped: {source} {label} {value:.3g} < {self.threshold:g}", details)
-        return Decision(False, f"continue: {source} {label} {value:.3g} >= {self.threshold:g}", details)
+            return Decision(
+                True, f"stopped: {source} {label} {value:.3g} < {self.threshold:g}", details
+            )
+        return Decision(
+            False, f"continue: {source} {label} {value:.3g} >= {self.threshold:g}", details
+        )
 
 
 class ExpectedImprovementRule(_ImprovementRule):

@@ -134,11 +134,12 @@ def error_estimator_for(settings: AutoTerminationSettings) -> ErrorEstimator:
     return CrossValidationError(CVError(settings.test_train_ratio, settings.ddof))
 
 
-def trial_noise(estimator: ErrorEstimator, evidence: Evidence, usable: np.ndarray,
-                audit: FoldAudit | None) -> np.ndarray:
+def trial_noise(
+    estimator: ErrorEstimator, evidence: Evidence, usable: np.ndarray, audit: FoldAudit | None
+) -> np.ndarray:
     """Per-trial error variances; trials without a usable estimate get the median."""
     noise = np.full(len(evidence), np.nan)
-    for i in np.flatnonzero(usable):
+    for i in np.flatnonzero(usable).tolist():
         if audit is not None and not audit.usable(i):
             continue
         try:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..evidence import Evidence, EvidenceCollector, FoldSpec
 
@@ -51,6 +52,14 @@ class TunerSide:
     _last_key: tuple | None
     _logged_problems: set[str]
     _tuner_name: str | None
+
+    if TYPE_CHECKING:  # the rule's methods this half calls (defined by StoppingRule)
+
+        def check(self, evidence: Evidence, extra: Mapping[str, Any] | None = None) -> dict: ...
+
+        def log_problem(self, kind: str, message: str) -> None: ...
+
+        def _drop_caches(self) -> None: ...
 
     def _config_keys(self) -> list[str] | None:
         space = self.config_space

@@ -33,7 +33,13 @@ import numpy as np
 from ..evidence import Evidence
 from .base import BaselineRule, Decision, StoppingRule
 
-__all__ = ["OptunaEMMR", "OptunaTerminator", "SyneTuneATC", "SyneTunePlateau", "optuna_distributions"]
+__all__ = [
+    "OptunaEMMR",
+    "OptunaTerminator",
+    "SyneTuneATC",
+    "SyneTunePlateau",
+    "optuna_distributions",
+]
 
 _VALUE_KEY = "__value__"
 
@@ -85,8 +91,9 @@ class SyneTuneATC(BaselineRule):
         seed: int = 0,
         **kwargs: Any,
     ):
-        super().__init__(metric, mode, None, warm_up, scheduler=scheduler,
-                         config_space=config_space, **kwargs)
+        super().__init__(
+            metric, mode, None, warm_up, scheduler=scheduler, config_space=config_space, **kwargs
+        )
         self.threshold = float(threshold)
         self.beta = float(beta)
         self.topq = float(topq)
@@ -100,8 +107,14 @@ class SyneTuneATC(BaselineRule):
             )
 
             self._criterion = AutomaticTerminationCriterion(
-                space, metric=_VALUE_KEY, threshold=self.threshold, mode=self.mode,
-                beta=self.beta, seed=self.seed, warm_up=self.warm_up, topq=self.topq,
+                space,
+                metric=_VALUE_KEY,
+                threshold=self.threshold,
+                mode=self.mode,
+                beta=self.beta,
+                seed=self.seed,
+                warm_up=self.warm_up,
+                topq=self.topq,
             )
         return self._criterion
 
@@ -120,8 +133,11 @@ class SyneTuneATC(BaselineRule):
             warnings.simplefilter("ignore")
             stop = bool(self._peer(space)(status))
         verdict = "stop" if stop else "continue"
-        return Decision(stop, f"Syne Tune AutomaticTerminationCriterion(threshold={self.threshold:g}): {verdict}",
-                        {"threshold": self.threshold})
+        return Decision(
+            stop,
+            f"Syne Tune AutomaticTerminationCriterion(threshold={self.threshold:g}): {verdict}",
+            {"threshold": self.threshold},
+        )
 
 
 class SyneTunePlateau(BaselineRule):
@@ -152,8 +168,13 @@ class SyneTunePlateau(BaselineRule):
     def _new_stopper(self):
         from syne_tune.stopping_criterion import PlateauStopper
 
-        return PlateauStopper(_VALUE_KEY, std=self.std, num_trials=self.num_trials,
-                              mode=self.mode, patience=self.patience)
+        return PlateauStopper(
+            _VALUE_KEY,
+            std=self.std,
+            num_trials=self.num_trials,
+            mode=self.mode,
+            patience=self.patience,
+        )
 
     def decide(self, evidence: Evidence) -> Decision:
         n = len(evidence)
@@ -182,7 +203,12 @@ class SyneTunePlateau(BaselineRule):
 # ------------------------------------------------------------------ Optuna
 def optuna_distributions(config_space: Mapping[str, Any]) -> dict:
     """Optuna distributions of a Syne Tune config space (constants are left out)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.distributions import (
+        BaseDistribution,
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
     from syne_tune.config_space import (
         Categorical,
         Domain,
@@ -192,7 +218,7 @@ def optuna_distributions(config_space: Mapping[str, Any]) -> dict:
         is_log_space,
     )
 
-    out = {}
+    out: dict[str, BaseDistribution] = {}
     for name, dom in config_space.items():
         if not isinstance(dom, Domain):
             continue
@@ -202,10 +228,16 @@ def optuna_distributions(config_space: Mapping[str, Any]) -> dict:
         elif isinstance(dom, Integer):
             out[name] = IntDistribution(int(dom.lower), int(dom.upper), log=is_log_space(dom))
         elif isinstance(dom, (Float, FiniteRange)):
-            log = is_log_space(dom) if isinstance(dom, Float) else bool(getattr(dom, "log_scale", False))
+            log = (
+                is_log_space(dom)
+                if isinstance(dom, Float)
+                else bool(getattr(dom, "log_scale", False))
+            )
             out[name] = FloatDistribution(float(dom.lower), float(dom.upper), log=log)
         else:
-            raise ValueError(f"no Optuna distribution for hyperparameter {name!r} ({type(dom).__name__})")
+            raise ValueError(
+                f"no Optuna distribution for hyperparameter {name!r} ({type(dom).__name__})"
+            )
     return out
 
 
@@ -217,7 +249,9 @@ def _quiet_optuna():
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # FutureWarning (deprecated module), ExperimentalWarning
+            warnings.simplefilter(
+                "ignore"
+            )  # FutureWarning (deprecated module), ExperimentalWarning
             yield optuna
     finally:
         optuna.logging.set_verbosity(level)
@@ -238,25 +272,42 @@ class _OptunaStudyRule(BaselineRule):
     """An in-memory Optuna study mirroring the evidence (extended when the evidence grows)."""
 
     _transient: ClassVar[dict[str, Any]] = {"_study": None, "_study_key": tuple, "_median": dict}
+    _study_key: tuple
 
-    def __init__(self, metric, mode, fold_metrics, config_space, scheduler, warm_up, seed, **kwargs):
-        super().__init__(metric, mode, fold_metrics, warm_up, scheduler=scheduler,
-                         config_space=config_space, **kwargs)
+    def __init__(
+        self, metric, mode, fold_metrics, config_space, scheduler, warm_up, seed, **kwargs
+    ):
+        super().__init__(
+            metric,
+            mode,
+            fold_metrics,
+            warm_up,
+            scheduler=scheduler,
+            config_space=config_space,
+            **kwargs,
+        )
         self.seed = int(seed)
         self._study = None
-        self._study_key: tuple = ()
+        self._study_key = ()
 
     def _frozen_trial(self, optuna, distributions, config, value, folds):
         params = {k: config[k] for k in distributions}
         for k, d in distributions.items():  # Syne Tune may hand numpy scalars
             if not isinstance(d, optuna.distributions.CategoricalDistribution):
-                params[k] = int(params[k]) if isinstance(d, optuna.distributions.IntDistribution) else float(params[k])
+                params[k] = (
+                    int(params[k])
+                    if isinstance(d, optuna.distributions.IntDistribution)
+                    else float(params[k])
+                )
         attrs = {}
         folds = np.asarray(folds, dtype=float)
         if folds.size > 1 and np.all(np.isfinite(folds)):
-            attrs["terminator:cv_scores"] = [float(f) for f in folds]  # as report_cross_validation_scores
-        return optuna.trial.create_trial(params=params, distributions=distributions,
-                                         value=float(value), system_attrs=attrs)
+            attrs["terminator:cv_scores"] = [
+                float(f) for f in folds
+            ]  # as report_cross_validation_scores
+        return optuna.trial.create_trial(
+            params=params, distributions=distributions, value=float(value), system_attrs=attrs
+        )
 
     def study(self, evidence: Evidence):
         """The study holding exactly the evidence's finite-valued trials."""
@@ -273,8 +324,11 @@ class _OptunaStudyRule(BaselineRule):
             for i in range(len(self._study_key), len(evidence)):
                 v = float(evidence.values[i])
                 if math.isfinite(v):
-                    new.append(self._frozen_trial(optuna, distributions, evidence.configs[i], v,
-                                                  evidence.folds[i]))
+                    new.append(
+                        self._frozen_trial(
+                            optuna, distributions, evidence.configs[i], v, evidence.folds[i]
+                        )
+                    )
             if new:
                 self._study.add_trials(new)
             self._study_key = key
@@ -298,7 +352,9 @@ class OptunaTerminator(_OptunaStudyRule):
         seed: int = 0,
         **kwargs: Any,
     ):
-        super().__init__(metric, mode, fold_metrics, config_space, scheduler, warm_up, seed, **kwargs)
+        super().__init__(
+            metric, mode, fold_metrics, config_space, scheduler, warm_up, seed, **kwargs
+        )
 
     def decide(self, evidence: Evidence) -> Decision:
         n = len(evidence)
@@ -314,11 +370,16 @@ class OptunaTerminator(_OptunaStudyRule):
 
             improvement = _Recorder(RegretBoundEvaluator(seed=self.seed + n))
             error = _Recorder(CrossValidationErrorEvaluator())
-            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)
+            # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
+            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
             stop = bool(terminator.should_terminate(study))
         details = {"regret_bound": improvement.last, "threshold": error.last}
-        return Decision(stop, f"Optuna Terminator: regret bound {improvement.last} vs CV error "
-                              f"{error.last}: {'stop' if stop else 'continue'}", details)
+        return Decision(
+            stop,
+            f"Optuna Terminator: regret bound {improvement.last} vs CV error "
+            f"{error.last}: {'stop' if stop else 'continue'}",
+            details,
+        )
 
 
 class OptunaEMMR(_OptunaStudyRule):
@@ -377,11 +438,16 @@ class OptunaEMMR(_OptunaStudyRule):
 
             improvement = _Recorder(EMMREvaluator(self.deterministic_objective, seed=self.seed + n))
             error = _Recorder(self._median_evaluator(evidence))
-            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)
+            # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
+            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
             stop = bool(terminator.should_terminate(study))
         details = {"emmr": improvement.last, "threshold": error.last}
-        return Decision(stop, f"Optuna EMMR {improvement.last} vs median threshold {error.last}: "
-                              f"{'stop' if stop else 'continue'}", details)
+        return Decision(
+            stop,
+            f"Optuna EMMR {improvement.last} vs median threshold {error.last}: "
+            f"{'stop' if stop else 'continue'}",
+            details,
+        )
 
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

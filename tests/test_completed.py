@@ -1,0 +1,131 @@
+"""One meaning of "completed trial": online collector, replay and run summary agree.
+
+Why: ``EvidenceCollector`` (online), ``compare.completed_trials`` (replay) and
+``report.completed_trials`` (the summary and figure) each had their own rule.
+The summary counted a stopped or failed trial, took an earlier row when a
+trial's last report had a NaN metric, and the replay ignored the resource
+attribute of a multi-fidelity run, so the summary's count and the replayed
+decisions were not about the trials the rule saw online.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from syne_autoterm import compare, report
+from syne_autoterm.evidence import EvidenceCollector, FoldSpec, counts_as_completed
+
+NAN = math.nan
+
+
+class _Status:
+    """What the collector reads of Syne Tune's ``TuningStatus``."""
+
+    def __init__(self, rows: dict):
+        self.trial_rows = rows
+
+
+# (trial_id, rows as (error, epoch), how the trial ended)
+TRIALS = [
+    (0, [(0.30, 1), (0.25, 3)], "Completed"),
+    (1, [(0.10, 1)], "Stopped"),  # stopped early: a partial result
+    (2, [(0.20, 1), (NAN, 3)], "Completed"),  # its last report has no metric value
+    (3, [(0.05, 1)], "Failed"),
+    (4, [(0.40, 1), (0.35, 3)], "Stopped"),  # ASHA answered STOP at max_t
+    (5, [(0.15, 1)], "Completed"),  # completed below max_t
+]
+
+
+def _table(final_status: bool) -> pd.DataFrame:
+    rows, t = [], 0.0
+    for tid, reports, ended in TRIALS:
+        for k, (error, epoch) in enumerate(reports):
+            t += 1.0
+            last = k == len(reports) - 1
+            rows.append(
+                {
+                    "trial_id": tid,
+                    "error": error,
+                    "epoch": epoch,
+                    "st_tuner_time": t,
+                    "st_status": ended if last and ended != "Stopped" else "InProgress",
+                    "st_decision": "STOP" if last and ended == "Stopped" else "CONTINUE",
+                    "config_x": float(tid),
+                }
+            )
+    df = pd.DataFrame(rows)
+    if final_status:
+        df["st_final_status"] = df["trial_id"].map({t: e for t, _, e in TRIALS})
+    return df
+
+
+def _online(resource: tuple) -> list[int]:
+    collector = EvidenceCollector(
+        "error",
+        "min",
+        FoldSpec(None),
+        config_keys=["x"],
+        resource_attr=resource[0],
+        max_resource=resource[1],
+    )
+    rows = {
+        tid: {
+            "trial_id": tid,
+            "status": ended,
+            "x": float(tid),
+            "error": reports[-1][0],
+            "epoch": reports[-1][1],
+        }
+        for tid, reports, ended in TRIALS
+    }
+    collector.update(_Status(rows))
+    return list(collector.evidence().trial_ids)
+
+
+@pytest.mark.parametrize("final_status", [True, False])
+@pytest.mark.parametrize("resource", [(None, None), ("epoch", 3)])
+def test_summary_replay_and_online_count_the_same_trials(resource, final_status):
+    online = _online(resource)
+    expected = [0, 2, 5] if resource[0] is None else [0, 2, 4]
+    assert online == expected
+    table = _table(final_status)
+    assert list(report.completed_trials(table, "error", *resource)["trial_id"]) == expected
+    assert list(compare.completed_trials(table, "error", *resource)["trial_id"]) == expected
+    # the trial whose last report has no metric is a completed trial with a NaN value
+    done = report.completed_trials(table, "error", *resource)
+    assert math.isnan(done.set_index("trial_id").loc[2, "error"])
+
+
+def test_replayed_evidence_of_a_multi_fidelity_run_is_the_online_evidence():
+    evidence, _ = compare.experiment_evidence(
+        _table(True), "error", fold_metrics=None, resource_attr="epoch", max_resource=3
+    )
+    assert list(evidence.trial_ids) == _online(("epoch", 3))
+
+
+def test_summary_counts_what_the_rule_counted():
+    summary = report.summarize(_table(True), [], "error", fold_prefix=None, test_metric=None)
+    # before: 6 trials, the best the failed trial 3 (0.05) and trial 2 at 0.20
+    assert summary.n_completed == 3 and summary.best_trial_id == 5
+
+
+@pytest.mark.parametrize(
+    ("status", "level", "top", "counts"),
+    [
+        ("Completed", None, None, True),
+        ("Stopped", None, None, False),
+        ("Failed", None, None, False),
+        ("InProgress", None, None, False),
+        ("Completed", 3, 3, True),
+        ("Stopped", 3.0, 3, True),
+        ("Stopped", 1, 3, False),
+        ("Completed", 1, 3, False),
+        ("Completed", None, 3, False),
+        ("Failed", 3, 3, False),
+    ],
+)
+def test_one_definition(status, level, top, counts):
+    assert counts_as_completed(status, level, top) is counts
