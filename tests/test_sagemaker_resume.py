@@ -251,8 +251,11 @@ def _drive_to_the_end(jobs: Jobs, proc, run: Path, timeout: float = 300.0) -> No
         jobs.finish(running[0])
         reported = len(jobs.reports)
         end = time.time() + 60  # generous: a loaded 2-core CI machine answers slowly
-        while (proc.poll() is None and time.time() < end
-               and (last_check().get("n_completed") or 0) < reported):
+        while (
+            proc.poll() is None
+            and time.time() < end
+            and (last_check().get("n_completed") or 0) < reported
+        ):
             time.sleep(0.02)
 
 
