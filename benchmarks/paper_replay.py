@@ -469,6 +469,7 @@ FRONTIER_GROUPS: dict[str, list[str]] = {
     "frontier_ours": sweeps.ours_method_names(),
     # not part of ``frontier``: candidates that need a GP fit of their own
     **{group: sweeps.gp_candidate_method_names(group) for group in sweeps.GP_CANDIDATES},
+    **{group: sweeps.traced_method_names(group) for group in sweeps.TRACED_CANDIDATES},
 }
 
 
@@ -531,8 +532,14 @@ def evaluate_group(run: Run, group: str, methods: Sequence[str]) -> dict:
             results = sweeps.run_gp_candidate(
                 group, run.evidence, run.config_space, FIRST_CHECK, last
             )
-        else:  # frontier_ours: the checks only; the settings' rows come from them (_ours_rows)
-            results, trace = {}, sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last)
+        else:  # ours or a traced candidate: the checks only; rows come from them (_ours_rows)
+            options = (
+                sweeps.TRACED_CANDIDATES[group][1] if group in sweeps.TRACED_CANDIDATES else {}
+            )
+            results, trace = (
+                {},
+                sweeps.run_ours(run.evidence, run.config_space, FIRST_CHECK, last, **options),
+            )
         for name, (n_stop, fired, history) in results.items():
             rows.append(_row(run, name, n_stop, fired, history))
     elif group in AUTOTERM_VARIANTS:
@@ -588,7 +595,7 @@ def _signature(group: str, path: str | Path) -> list[str]:
     from the paper's space, or from an older file without the marker, is redone)."""
     native = is_native(_read_table(str(path)))
     space = ["space=native"] if native else []
-    if group == "frontier_ours":
+    if group == "frontier_ours" or group in sweeps.TRACED_CANDIDATES:
         return space + ["trace=" + ",".join(sweeps.TRACE_FIELDS)]
     names = FRONTIER_GROUPS[group] if group in FRONTIER_GROUPS else GROUPS[group]
     return sorted(names) + space
@@ -602,12 +609,20 @@ def _same_signature(group: str, cached: list[str], wanted: list[str]) -> bool:
     return cached == wanted
 
 
-def _ours_rows(path: Path, seed: int, trace: list[dict]) -> list[dict]:
-    """The rows of ours and its candidates on one run, read off its cached trace."""
+def _ours_rows(
+    path: Path, seed: int, trace: list[dict], group: str = "frontier_ours"
+) -> list[dict]:
+    """The rows of ours and its candidates (or of a traced candidate group) on one run,
+    read off its cached trace."""
     (run,) = load_runs(path, [seed])
+    last = last_check(run)
+    if group in sweeps.TRACED_CANDIDATES:
+        results = sweeps.traced_from_trace(group, trace, last)
+    else:
+        results = sweeps.ours_from_trace(trace, last)
     return [
         _row(run, name, n_stop, fired, history)
-        for name, (n_stop, fired, history) in sweeps.ours_from_trace(trace, last_check(run)).items()
+        for name, (n_stop, fired, history) in results.items()
     ]
 
 
@@ -640,8 +655,8 @@ def _cached(out: Path, group: str, path: Path, seed: int, rows: bool = True) -> 
         return None
     if not _same_signature(group, data.get("signature") or [], _signature(group, path)):
         return None
-    if rows and group == "frontier_ours":
-        data["rows"] = _ours_rows(Path(path), seed, data.get("trace", []))
+    if rows and (group == "frontier_ours" or group in sweeps.TRACED_CANDIDATES):
+        data["rows"] = _ours_rows(Path(path), seed, data.get("trace", []), group)
     return data
 
 

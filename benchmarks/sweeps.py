@@ -20,6 +20,7 @@ import numpy as np
 
 from syne_autoterm import compare, nadeau_bengio_error
 from syne_autoterm.evidence import Evidence
+from syne_autoterm.regret import DomainSearch
 from syne_autoterm.stopping import StoppingRule, make_rule
 from syne_autoterm.stopping.outcome import ryc
 
@@ -329,12 +330,15 @@ def _replay_default(
     return compare.replay(rule, evidence, first, last)
 
 
-def run_ours(evidence: Evidence, config_space: dict, first: int, last: int) -> list[dict]:
-    """The per-check trace of the default AutoTermination (scikit-learn GP, seed 0) on
-    one run: ``n`` and :data:`TRACE_FIELDS` at every check, every number that ours and
-    the candidates of :func:`_ours_statistics` read. The settings' stops are read off it
-    by :func:`ours_from_trace`, so a new setting or candidate costs no refit."""
-    base = _replay_default(evidence, config_space, first, last)
+def run_ours(
+    evidence: Evidence, config_space: dict, first: int, last: int, **options: Any
+) -> list[dict]:
+    """The per-check trace of the default AutoTermination (scikit-learn GP, seed 0;
+    changed by ``options`` for a :data:`TRACED_CANDIDATES` group) on one run: ``n`` and
+    :data:`TRACE_FIELDS` at every check, every number that ours and the candidates of
+    :func:`_ours_statistics` read. The settings' stops are read off it by
+    :func:`ours_from_trace`, so a new setting or candidate costs no refit."""
+    base = _replay_default(evidence, config_space, first, last, **options)
     return [
         {
             "n": int(r["n_completed"]),
@@ -358,6 +362,25 @@ def ours_from_trace(
     return _read_families(base, _ours_statistics(DEFAULT_PATIENCE))
 
 
+def traced_from_trace(
+    group: str, trace: list[Mapping[str, Any]], last: int
+) -> dict[str, tuple[int, bool, tuple]]:
+    """A :data:`TRACED_CANDIDATES` group's settings (ours' rule on that GP's checks, over
+    :data:`ERROR_SCALES`), read off its trace as :func:`ours_from_trace` does for ours."""
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
+
+    family, _ = TRACED_CANDIDATES[group]
+    history = tuple({**r, "n_completed": int(r["n"])} for r in trace)
+    base = compare.ReplayResult(last, False, history)
+    ours = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
+    return _read_families(base, {family: ours}, keep=(family,))
+
+
+def traced_method_names(group: str) -> list[str]:
+    family, _ = TRACED_CANDIDATES[group]
+    return [_method(family, c) for c in ERROR_SCALES]
+
+
 # ------------------------------------------------------------------ more candidates
 # Candidates that need a GP of their own: the default with one option changed, over the
 # ``error_scale`` grid with the default patience, from one replay each. Group name (of
@@ -369,6 +392,16 @@ def ours_from_trace(
 #     unexplored config can be much better (suite, satimage RF seed 6: expected regret
 #     0.05 x the error at 31 trials, stopped with test error 0.199 where the run ends at
 #     0.135).
+# Candidates with a GP of their own whose checks are cached (like ours), so that they are
+# read off over the whole ERROR_SCALES grid:
+#   * the regret over the evaluated configs and a local search from the best of them, without
+#     the 2,000 random configs of the domain (``DomainSearch(n_candidates=0)``): on the
+#     9-D XGBoost runs the expected regret at the validation oracle's stop is 2-56 x the CV
+#     error, from corners of the domain that the rest of the run never searches.
+TRACED_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "frontier_local": ("cand_localdomain", {"domain_search": DomainSearch(n_candidates=0)}),
+}
+
 GP_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "frontier_candidates": ("cand_expectedfoldnoise", {"gp_noise": "folds"}),
     "frontier_alltrials": ("cand_alltrials", {"top_ratio": 1.0}),

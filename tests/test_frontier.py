@@ -319,3 +319,37 @@ def test_runs_of_judges_every_family_on_a_candidates_subset(tmp_path):
     )
     summary = pd.read_csv(tmp_path / "x_summary.csv").set_index("method")
     assert summary.loc["conv_50", "n_runs"] == 2 and summary.loc["conv_50", "rtc"] == 0.05
+
+
+def test_a_traced_candidate_is_read_off_its_own_checks(tmp_path):
+    """A candidate with a GP of its own (here: no random domain configs) caches its checks
+    like ours; each setting equals that rule replayed alone."""
+    from syne_autoterm import AutoTermination
+    from syne_autoterm.compare import replay as replay_rule
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    df = pd.read_csv(ROOT / "benchmarks" / "paper_runs" / "openml-3892__XGB.csv.gz")
+    df[(df.seed == 0) & (df.step < 30)].to_csv(runs / "toy__XGB.csv.gz", index=False)
+    out = tmp_path / "out"
+    argv = ["--runs", str(runs), "--out", str(out), "--methods", "frontier_local", "--no-progress"]
+    assert pr.main(argv) == 0
+    per_run = pd.read_csv(out / "per_run.csv")
+    assert set(per_run.method) == set(sweeps.traced_method_names("frontier_local"))
+    (run,) = pr.load_runs(runs / "toy__XGB.csv.gz", [0])
+    _, options = sweeps.TRACED_CANDIDATES["frontier_local"]
+    for c in (0.125, 4.0):
+        rule = AutoTermination(
+            "value",
+            "min",
+            "fold_",
+            config_space=run.config_space,
+            warm_up=20,
+            posterior="sklearn",
+            seed=0,
+            error_scale=c,
+            **options,
+        )
+        alone = replay_rule(rule, run.evidence, 20, pr.last_check(run))
+        row = per_run[per_run.method == f"cand_localdomain_{c:g}"].iloc[0]
+        assert (row.n_stop, bool(row.fired)) == (alone.n_stop, alone.fired), c
