@@ -232,25 +232,32 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
 
     # ours' settings are read off the cached checks: each equals the rule built at that
     # setting and replayed on its own, down to the bottom of the grid
+
+    assert min(sweeps.ERROR_SCALES) < 1e-3
+    for c in (min(sweeps.ERROR_SCALES), 0.8409, 32.0):
+        _assert_read_off_equals_a_replay(per_run, f"autoterm_x{c:g}", runs / "toy__RF.csv.gz", c)
+
+
+def _assert_read_off_equals_a_replay(per_run, method, path, error_scale, **options):
+    """The row of ``method`` equals AutoTermination at that setting replayed on its own."""
     from syne_autoterm import AutoTermination
     from syne_autoterm.compare import replay as replay_rule
 
-    (run,) = pr.load_runs(runs / "toy__RF.csv.gz", [0])
-    assert min(sweeps.ERROR_SCALES) < 1e-3
-    for c in (min(sweeps.ERROR_SCALES), 0.8409, 32.0):
-        rule = AutoTermination(
-            "value",
-            "min",
-            "fold_",
-            config_space=run.config_space,
-            warm_up=20,
-            posterior="sklearn",
-            seed=0,
-            error_scale=c,
-        )
-        alone = replay_rule(rule, run.evidence, 20, pr.last_check(run))
-        row = per_run[per_run.method == f"autoterm_x{c:g}"].iloc[0]
-        assert (row.n_stop, bool(row.fired)) == (alone.n_stop, alone.fired), c
+    (run,) = pr.load_runs(path, [0])
+    rule = AutoTermination(
+        "value",
+        "min",
+        "fold_",
+        config_space=run.config_space,
+        warm_up=20,
+        posterior="sklearn",
+        seed=0,
+        error_scale=error_scale,
+        **options,
+    )
+    alone = replay_rule(rule, run.evidence, 20, pr.last_check(run))
+    row = per_run[per_run.method == method].iloc[0]
+    assert (row.n_stop, bool(row.fired)) == (alone.n_stop, alone.fired), method
 
 
 def test_margin_bootstrap_resamples_datasets():
@@ -324,9 +331,6 @@ def test_runs_of_judges_every_family_on_a_candidates_subset(tmp_path):
 def test_a_traced_candidate_is_read_off_its_own_checks(tmp_path):
     """A candidate with a GP of its own (here: no random domain configs) caches its checks
     like ours; each setting equals that rule replayed alone."""
-    from syne_autoterm import AutoTermination
-    from syne_autoterm.compare import replay as replay_rule
-
     runs = tmp_path / "runs"
     runs.mkdir()
     df = pd.read_csv(ROOT / "benchmarks" / "paper_runs" / "openml-3892__XGB.csv.gz")
@@ -336,20 +340,7 @@ def test_a_traced_candidate_is_read_off_its_own_checks(tmp_path):
     assert pr.main(argv) == 0
     per_run = pd.read_csv(out / "per_run.csv")
     assert set(per_run.method) == set(sweeps.traced_method_names("frontier_local"))
-    (run,) = pr.load_runs(runs / "toy__XGB.csv.gz", [0])
     _, options = sweeps.TRACED_CANDIDATES["frontier_local"]
     for c in (0.125, 4.0):
-        rule = AutoTermination(
-            "value",
-            "min",
-            "fold_",
-            config_space=run.config_space,
-            warm_up=20,
-            posterior="sklearn",
-            seed=0,
-            error_scale=c,
-            **options,
-        )
-        alone = replay_rule(rule, run.evidence, 20, pr.last_check(run))
-        row = per_run[per_run.method == f"cand_localdomain_{c:g}"].iloc[0]
-        assert (row.n_stop, bool(row.fired)) == (alone.n_stop, alone.fired), c
+        path = runs / "toy__XGB.csv.gz"
+        _assert_read_off_equals_a_replay(per_run, f"cand_localdomain_{c:g}", path, c, **options)
