@@ -334,6 +334,17 @@ class _OptunaStudyRule(BaselineRule):
             self._study_key = key
         return self._study
 
+    def _terminate(self, study, improvement: Any, error: Any) -> tuple[bool, Any, Any]:
+        """Optuna's ``Terminator`` on ``study`` with these two evaluators (call it inside
+        ``_quiet_optuna``): whether it stops, and the improvement and error it compared."""
+        from optuna.terminator import Terminator
+
+        # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
+        seen_improvement, seen_error = _Recorder(improvement), _Recorder(error)
+        terminator = Terminator(seen_improvement, seen_error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
+        stop = bool(terminator.should_terminate(study))
+        return stop, seen_improvement.last, seen_error.last
+
 
 class OptunaTerminator(_OptunaStudyRule):
     """Optuna 5.0 ``Terminator(RegretBoundEvaluator(), CrossValidationErrorEvaluator(),
@@ -362,23 +373,16 @@ class OptunaTerminator(_OptunaStudyRule):
             return Decision(False, f"warm-up: {n} of {self.warm_up} completed trials")
         study = self.study(evidence)
         with _quiet_optuna():
-            from optuna.terminator import (
-                CrossValidationErrorEvaluator,
-                RegretBoundEvaluator,
-                Terminator,
-            )
+            from optuna.terminator import CrossValidationErrorEvaluator, RegretBoundEvaluator
 
-            improvement = _Recorder(RegretBoundEvaluator(seed=self.seed + n))
-            error = _Recorder(CrossValidationErrorEvaluator())
-            # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
-            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
-            stop = bool(terminator.should_terminate(study))
-        details = {"regret_bound": improvement.last, "threshold": error.last}
+            stop, bound, threshold = self._terminate(
+                study, RegretBoundEvaluator(seed=self.seed + n), CrossValidationErrorEvaluator()
+            )
         return Decision(
             stop,
-            f"Optuna Terminator: regret bound {improvement.last} vs CV error "
-            f"{error.last}: {'stop' if stop else 'continue'}",
-            details,
+            f"Optuna Terminator: regret bound {bound} vs CV error "
+            f"{threshold}: {'stop' if stop else 'continue'}",
+            {"regret_bound": bound, "threshold": threshold},
         )
 
 
@@ -434,19 +438,15 @@ class OptunaEMMR(_OptunaStudyRule):
             return Decision(False, f"warm-up: {n} of {self.warm_up} completed trials")
         study = self.study(evidence)
         with _quiet_optuna():
-            from optuna.terminator import EMMREvaluator, Terminator
+            from optuna.terminator import EMMREvaluator
 
-            improvement = _Recorder(EMMREvaluator(self.deterministic_objective, seed=self.seed + n))
-            error = _Recorder(self._median_evaluator(evidence))
-            # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
-            terminator = Terminator(improvement, error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
-            stop = bool(terminator.should_terminate(study))
-        details = {"emmr": improvement.last, "threshold": error.last}
+            emmr = EMMREvaluator(self.deterministic_objective, seed=self.seed + n)
+            stop, value, threshold = self._terminate(study, emmr, self._median_evaluator(evidence))
         return Decision(
             stop,
-            f"Optuna EMMR {improvement.last} vs median threshold {error.last}: "
+            f"Optuna EMMR {value} vs median threshold {threshold}: "
             f"{'stop' if stop else 'continue'}",
-            details,
+            {"emmr": value, "threshold": threshold},
         )
 
 
