@@ -357,9 +357,13 @@ def ours_from_trace(
     setting that never fires stops where that replay ended, at ``last``."""
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
+    return _read_families(_trace_replay(trace, last), _ours_statistics(DEFAULT_PATIENCE))
+
+
+def _trace_replay(trace: list[Mapping[str, Any]], last: int) -> compare.ReplayResult:
+    """The never-firing replay that wrote ``trace`` (:func:`run_ours`), rebuilt from it."""
     history = tuple({**r, "n_completed": int(r["n"])} for r in trace)
-    base = compare.ReplayResult(last, False, history)
-    return _read_families(base, _ours_statistics(DEFAULT_PATIENCE))
+    return compare.ReplayResult(last, False, history)
 
 
 def traced_from_trace(
@@ -370,10 +374,8 @@ def traced_from_trace(
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
     family, _ = TRACED_CANDIDATES[group]
-    history = tuple({**r, "n_completed": int(r["n"])} for r in trace)
-    base = compare.ReplayResult(last, False, history)
     ours = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
-    return _read_families(base, {family: ours}, keep=(family,))
+    return _read_families(_trace_replay(trace, last), {family: ours}, keep=(family,))
 
 
 def traced_method_names(group: str) -> list[str]:

@@ -68,6 +68,14 @@ def _scaled(x: np.ndarray, length_scale: np.ndarray) -> np.ndarray:
     return np.atleast_2d(x) / length_scale
 
 
+def _prior(parts: KernelParts, x: np.ndarray) -> np.ndarray:
+    """``amplitude * Matern52`` among the rows of ``x`` (no noise term)."""
+    dist = squareform(pdist(_scaled(x, parts.length_scale), metric="euclidean"))
+    k = parts.amplitude * _matern52(dist)
+    np.fill_diagonal(k, parts.amplitude)  # as scikit-learn: exactly the prior variance
+    return k
+
+
 @dataclass(frozen=True)
 class FixedGP:
     """A GP conditioned on ``x`` at fixed hyperparameters: the Cholesky factor and weights."""
@@ -85,10 +93,7 @@ class FixedGP:
         x = np.asarray(x, dtype=float)
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise ValueError("GP inputs must be finite")
-        dist = squareform(pdist(_scaled(x, parts.length_scale), metric="euclidean"))
-        k = parts.amplitude * _matern52(dist)
-        np.fill_diagonal(k, parts.amplitude)  # as scikit-learn: exactly the prior variance
-        k = k + parts.noise * np.eye(len(x))
+        k = _prior(parts, x) + parts.noise * np.eye(len(x))
         k[np.diag_indices_from(k)] += alpha
         chol = cholesky(k, lower=True, check_finite=False)
         weights = cho_solve((chol, True), np.asarray(y, dtype=float), check_finite=False)
@@ -99,28 +104,25 @@ class FixedGP:
         """The state of a fitted ``GaussianProcessRegressor`` (normalize_y=False)."""
         return cls(parts, np.asarray(gp.X_train_, dtype=float), gp.L_, np.asarray(gp.alpha_))
 
-    def _cross(self, features: np.ndarray) -> np.ndarray:
+    def _cross_solved(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``K(features, x)`` and ``chol^-1 K(x, features)``: the mean's and the variance's
+        shared part."""
         scale = self.parts.length_scale
-        return self.parts.amplitude * _matern52(
+        cross = self.parts.amplitude * _matern52(
             cdist(_scaled(features, scale), _scaled(self.x, scale), metric="euclidean")
         )
+        return cross, solve_triangular(self.chol, cross.T, lower=True, check_finite=False)
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of a new observation (latent variance plus the White noise)."""
-        cross = self._cross(features)
-        v = solve_triangular(self.chol, cross.T, lower=True, check_finite=False)
+        cross, v = self._cross_solved(features)
         var = self.parts.amplitude + self.parts.noise - np.einsum("ij,ij->j", v, v)
         return cross @ self.weights, np.sqrt(np.maximum(var, 0.0))
 
     def joint(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and covariance of the latent function (no noise term)."""
         features = np.atleast_2d(np.asarray(features, dtype=float))
-        cross = self._cross(features)
-        v = solve_triangular(self.chol, cross.T, lower=True, check_finite=False)
-        scale = self.parts.length_scale
-        dist = squareform(pdist(_scaled(features, scale), metric="euclidean"))
-        prior = self.parts.amplitude * _matern52(dist)
-        np.fill_diagonal(prior, self.parts.amplitude)
-        cov = prior - v.T @ v
+        cross, v = self._cross_solved(features)
+        cov = _prior(self.parts, features) - v.T @ v
         cov[np.diag_indices_from(cov)] = np.maximum(np.diag(cov), 0.0)
         return cross @ self.weights, cov
