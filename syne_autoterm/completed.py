@@ -17,6 +17,8 @@ from .evidence import COMPLETED, STOPPED, counts_as_completed
 
 # Syne Tune's decision that stopped a trial after this report (``st_decision``).
 _STOP_DECISION = "STOP"
+# The status of a row written while the trial ran (see :func:`_final_status`).
+_IN_PROGRESS = "InProgress"
 
 
 def completed_trials(
@@ -63,16 +65,23 @@ def completed_trials(
 def _final_status(df: pd.DataFrame) -> dict:
     """How each trial ended, by trial id; empty when the table cannot tell.
 
-    ``st_status`` is the status when a row was reported (often ``InProgress``
-    for a trial's only report), so without ``st_final_status`` a trial counts
-    as ``Completed`` when any of its rows says so, as ``Stopped`` when its last
-    report was answered STOP (``st_decision``), else by its last row's status.
+    ``st_status`` is the status when a row was reported: Syne Tune writes a
+    trial's last report while its process still runs, so that row often says
+    ``InProgress`` although the trial then completed, and no later row says
+    otherwise. Without ``st_final_status`` a trial counts as ``Completed`` when
+    any of its rows says so or its last row says ``InProgress`` (the table cannot
+    tell it did not complete; a multi-fidelity trial still needs its top
+    resource), as ``Stopped`` when its last report was answered STOP
+    (``st_decision``), else by its last row's status (``Failed``, ``Paused``...).
     """
     if "st_final_status" in df.columns:
         return dict(zip(df["trial_id"], df["st_final_status"].astype(str)))
     if "st_status" not in df.columns:
         return {}
-    status = dict(zip(df["trial_id"], df["st_status"].astype(str)))
+    status = {
+        tid: COMPLETED if s == _IN_PROGRESS else s
+        for tid, s in zip(df["trial_id"], df["st_status"].astype(str))
+    }
     if "st_decision" in df.columns:
         stopped = df.groupby("trial_id", sort=False).tail(1)
         stopped = stopped[stopped["st_decision"].astype(str) == _STOP_DECISION]

@@ -129,3 +129,29 @@ def test_summary_counts_what_the_rule_counted():
 )
 def test_one_definition(status, level, top, counts):
     assert counts_as_completed(status, level, top) is counts
+
+
+def test_a_table_that_never_says_completed_still_has_its_trials():
+    """Syne Tune writes a trial's only report while the trial still runs, so every
+    row of a table saved without the tuner can say ``InProgress``: those trials
+    completed (the summary counted them before statuses were read, and must still),
+    while a trial answered STOP and a failed one stay out."""
+    rows = [
+        {"trial_id": t, "error": e, "st_tuner_time": float(t), "st_status": s, "st_decision": d}
+        for t, e, s, d in [
+            (0, 0.3, "InProgress", "CONTINUE"),
+            (1, 0.2, "InProgress", "CONTINUE"),
+            (2, 0.1, "InProgress", "STOP"),
+            (3, 0.05, "Failed", "CONTINUE"),
+            (4, 0.25, "InProgress", "CONTINUE"),
+        ]
+    ]
+    table = pd.DataFrame(rows)
+    for completed in (report.completed_trials, compare.completed_trials):
+        assert list(completed(table, "error")["trial_id"]) == [0, 1, 4]
+    summary = report.summarize(table, [], "error", fold_prefix=None, test_metric=None)
+    assert summary.n_completed == 3 and summary.best_trial_id == 1
+    # multi-fidelity: a trial needs its top resource (4 does not reach it); one answered
+    # STOP at the top resource is a result, as online
+    partial = table.assign(epoch=[3, 3, 3, 3, 1])
+    assert list(report.completed_trials(partial, "error", "epoch", 3)["trial_id"]) == [0, 1, 2]
