@@ -50,3 +50,29 @@ def test_random_configs_are_valid_and_cover_every_choice():
     # loguniform: uniform in the encoding, so about half the mass below sqrt(1e-4)
     lr = np.array([c["lr"] for c in configs])
     assert 0.4 < np.mean(lr < 1e-2) < 0.6
+
+
+def test_reused_rows_equal_a_fresh_encoding():
+    """Rows come back from the cache by object, by equal content, or fresh, and
+    always equal what encoding the configs anew gives."""
+    from syne_autoterm.posterior import EncodedRows, encode_configs, encode_reusing
+
+    configs = [ENCODER.decode(row) for row in ENCODER.random(12, np.random.RandomState(0))]
+    cache = EncodedRows()
+    first = encode_reusing(ENCODER, configs[:8], cache)
+    np.testing.assert_array_equal(first, encode_configs(ENCODER, configs[:8]))
+    assert len(cache.by_id) == 8
+    # the same objects again, new ones, and equal dicts that are other objects
+    copies = [dict(c) for c in configs[:4]]
+    again = encode_reusing(ENCODER, configs + copies, cache)
+    np.testing.assert_array_equal(again, encode_configs(ENCODER, configs + copies))
+    assert len(cache.by_key) == 12 and len(cache.by_id) == 16
+    # an id whose entry holds another object (the id was reused) is not trusted
+    other = {**configs[0], "x": -configs[0]["x"]}
+    cache.by_id[id(other)] = cache.by_id[id(configs[0])]
+    np.testing.assert_array_equal(
+        encode_reusing(ENCODER, [other], cache), encode_configs(ENCODER, [other])
+    )
+    assert not np.array_equal(
+        encode_configs(ENCODER, [other]), encode_configs(ENCODER, [configs[0]])
+    )

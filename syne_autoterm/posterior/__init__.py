@@ -5,6 +5,7 @@ from ._choice import POSTERIORS, cached_fitter, encoder_for, searcher_of, uses_b
 from ._encoding import ConfigEncoder, InferredEncoder
 from ._fitting import (
     RETRY_JITTERS,
+    EncodedRows,
     encode_configs,
     encode_reusing,
     fit_attempts,
@@ -17,6 +18,7 @@ from ._types import FittedPosterior, PosteriorFitter, standardize
 __all__ = [
     "POSTERIORS",
     "RETRY_JITTERS",
+    "EncodedRows",
     "encode_configs",
     "encode_reusing",
     "fit_attempts",

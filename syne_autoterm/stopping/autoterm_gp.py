@@ -20,6 +20,7 @@ import numpy as np
 from ..evidence import Evidence, FoldAudit
 from ..posterior import (
     ConfigEncoder,
+    EncodedRows,
     InferredEncoder,
     cached_fitter,
     encode_configs,
@@ -148,7 +149,9 @@ class GPSteps:
         """Encoded configs, reusing rows of earlier checks when the domain is fixed."""
         if isinstance(encoder, InferredEncoder) or not configs:
             return encode_configs(encoder, configs)
-        return encode_reusing(encoder, configs, self.__dict__.setdefault("_encoded_rows", {}))
+        return encode_reusing(
+            encoder, configs, self.__dict__.setdefault("_encoded_rows", EncodedRows())
+        )
 
     def _fit_attempts(self) -> list[tuple[Any, float]]:
         """``(fitter, jitter)`` in the order tried: primary, primary with more jitter, sklearn."""
