@@ -1099,7 +1099,8 @@ def test_launch_remote_on_moto(moto, tmp_path, capsys):
         Bucket="autoterm-test", Key=source[len("s3://autoterm-test/") :]
     )
     members = _tar_members(body["Body"].read())
-    assert {"syne_autoterm/__init__.py", "syne_autoterm/cli.py", "requirements.txt"} <= set(members)
+    cli = {"syne_autoterm/cli/__init__.py", "syne_autoterm/cli/__main__.py"}  # python -m
+    assert {"syne_autoterm/__init__.py", "requirements.txt", *cli} <= set(members)
     assert REMOTE_ENTRY in members and not any(n.startswith("user/") for n in members)
     assert not any("__pycache__" in n for n in members)
     forwarded = json.loads(members[REMOTE_ARGS_FILE])

@@ -1,6 +1,6 @@
 """``--sm-*`` command-line options for ``syne-autoterm tune --backend sagemaker``.
 
-The CLI (``syne_autoterm/cli.py``) owns the sub-commands; this module owns
+The CLI (``syne_autoterm/cli/``) owns the sub-commands; this module owns
 everything SageMaker-specific so the CLI stays free of boto3 details:
 
 * :func:`add_sagemaker_arguments` adds an argument group to the ``tune`` parser;
