@@ -344,3 +344,25 @@ def test_a_traced_candidate_is_read_off_its_own_checks(tmp_path):
     for c in (0.125, 4.0):
         path = runs / "toy__XGB.csv.gz"
         _assert_read_off_equals_a_replay(per_run, f"cand_localdomain_{c:g}", path, c, **options)
+
+
+def test_patience_knob_families_fire_where_their_definitions_say():
+    """The read-off families of benchmarks/patience_knob.py on a hand-made run of checks:
+    regret/error ratio falls slowly, the incumbent stands still from the third check."""
+    from benchmarks import patience_knob as pk
+
+    ratio = np.array([9.0, 6.0, 4.0, 3.0, 2.5, 1.5, 0.9])
+    quiet = np.array([0.0, 0.0, 20.0, 30.0, 60.0, 119.0, 120.0])
+    scales = np.array([0.5, 1.0, 2.0])
+
+    def first(fires):
+        hit = fires(ratio, quiet, scales)
+        return [int(h.argmax()) if h.any() else None for h in hit.T]
+
+    assert first(pk._patience(None)) == [None, 6, 5]
+    assert first(pk._patience(120)) == [6, 6, 5]
+    assert first(pk._patience(20)) == [2, 2, 2]
+    # gated: 30 quiet trials and the ratio below 4 x scale (1.5 < 2 at 0.5, 3 < 4 at 1)
+    assert first(pk._gate(4.0, 30)) == [5, 3, 3]
+    # linked: patience 120 up to the scale 1, 120 x (1 / 2) ** 1 = 60 at 2
+    assert first(pk._linked(1.0, 1.0)) == [6, 6, 4]
