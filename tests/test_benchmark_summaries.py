@@ -192,3 +192,15 @@ def test_compare_accepts_a_csv_dataset_it_has_never_seen(tmp_path):
     assert len(table) == 25 and table["fold_9"].notna().all()  # 10-fold CV of real fits
     per_run = pd.read_csv(out / "per_run.csv")
     assert list(per_run.dataset.unique()) == ["my_data"] and (per_run.model == "RF").all()
+
+
+@pytest.mark.parametrize("variant", ["autoterm", "autoterm_foldnoise", "autoterm_botorch"])
+def test_the_replayed_paper_rule_has_no_patience(variant):
+    """The ``autoterm_<decay>`` rows of the paper replay are the paper's rule: its bound and
+    no patience. With the default's patience (120 trials) they stopped runs that the
+    paper's bound never stopped."""
+    from benchmarks.paper_replay import AUTOTERM_VARIANTS
+    from syne_autoterm import AutoTermination
+
+    rule = AutoTermination("value", "min", "fold_", **AUTOTERM_VARIANTS[variant])
+    assert rule.bound == "ucb_lcb" and rule.patience is None
