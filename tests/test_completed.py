@@ -155,3 +155,20 @@ def test_a_table_that_never_says_completed_still_has_its_trials():
     # STOP at the top resource is a result, as online
     partial = table.assign(epoch=[3, 3, 3, 3, 1])
     assert list(report.completed_trials(partial, "error", "epoch", 3)["trial_id"]) == [0, 1, 2]
+
+
+def test_pickled_collector_names_only_the_public_module():
+    """A saved tuner.dill names ``syne_autoterm.evidence``, never the modules it is split into."""
+    import dill
+
+    from syne_autoterm.evidence import audit_folds
+
+    collector = EvidenceCollector("error", "min", FoldSpec("cv_fold_"), config_keys=["x"])
+    row = {"trial_id": 0, "status": "Completed", "x": 1.0, "error": 0.3}
+    collector.update(_Status({0: {**row, "cv_fold_0": 0.2, "cv_fold_1": 0.4}}))
+    evidence = collector.evidence()
+    blob = dill.dumps((collector, evidence, audit_folds(evidence.folds)))
+    assert b"syne_autoterm.evidence" in blob and b"syne_autoterm._evidence" not in blob
+    clone, clone_evidence, clone_audit = dill.loads(blob)
+    assert clone.evidence().key() == evidence.key() == clone_evidence.key()
+    assert clone_audit.usable(0)

@@ -570,6 +570,17 @@ def test_backend_survives_dill_round_trip(tmp_path):
     assert h.backend._clients.clients["sagemaker"] is h.sm  # original untouched
 
 
+def test_pickled_backend_names_only_its_public_module(tmp_path):
+    """A saved tuner.dill must not name the private modules the backend is split into."""
+    h = Stubbed(tmp_path, region_name=REGION)
+    h.start()
+    blob = dill.dumps(h.backend)
+    assert b"syne_autoterm.backends.sagemaker" in blob
+    assert b"_sagemaker_trials" not in blob  # where _JobRun and _TrialState are defined
+    clone = dill.loads(blob)
+    assert type(clone._trials[0].runs[0]).__module__ == "syne_autoterm.backends.sagemaker"
+
+
 # ------------------------------------------------------------- assembler alone
 def test_assembler_handles_garbage_and_interleaving():
     a = MetricLineAssembler()

@@ -2,17 +2,22 @@
 
 Syne Tune removed its ``SageMakerBackend`` in 0.14 (it moved with the SageMaker
 SDK to a package that was never published). This one talks to SageMaker,
-CloudWatch Logs and S3 through boto3 only:
+CloudWatch Logs and S3 through boto3 only. The class below is the seam the
+Tuner calls; each concept lives in a module beside it:
 
-* ``_schedule``: the entry point (and its ``source_dir``) is packed once into
-  ``sourcedir.tar.gz`` on S3; each trial is one ``CreateTrainingJob`` whose
-  hyperparameters are the trial config, JSON-encoded the way framework images
-  expect, so the script sees ``--name value`` as with ``LocalBackend``.
-* ``_all_trial_results``: ``DescribeTrainingJob`` for jobs that are not yet
-  terminal, at most every ``poll_interval`` seconds per job, and new CloudWatch
-  events only (forward tokens), parsed for ``[tune-metric]: {...}`` lines.
-* ``_stop_trial`` / ``_pause_trial``: ``StopTrainingJob``; a paused trial is
-  resumed by a new job with the same checkpoint S3 URI.
+* ``_schedule`` (``_sagemaker_schedule``): the entry point (and its
+  ``source_dir``) is packed once into ``sourcedir.tar.gz`` on S3; each trial is
+  one ``CreateTrainingJob`` whose hyperparameters are the trial config,
+  JSON-encoded the way framework images expect, so the script sees
+  ``--name value`` as with ``LocalBackend``.
+* ``_all_trial_results`` (``_sagemaker_poll``, ``_sagemaker_trials``):
+  ``DescribeTrainingJob`` for jobs that are not yet terminal, at most every
+  ``poll_interval`` seconds per job, and new CloudWatch events only (forward
+  tokens), parsed for ``[tune-metric]: {...}`` lines.
+* ``_stop_trial`` / ``_pause_trial`` (``_sagemaker_stop``): ``StopTrainingJob``;
+  a paused trial is resumed by a new job with the same checkpoint S3 URI.
+* Pickling, the S3 copy of ``tuner.dill`` and the stop marker
+  (``_sagemaker_state``); carrying on after a crash (``_sagemaker_reattach``).
 * Throttling and other transient errors never end the tuning run: botocore
   retries inside a call, and a poll that still fails keeps the last known state
   and is tried again on the next poll.
@@ -24,7 +29,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,32 +37,27 @@ from typing import Any
 from syne_tune.backend.trial_backend import BUSY_STATUS, TrialBackend
 from syne_tune.backend.trial_status import Status, TrialResult
 
-from . import _packaging
-from ._clients import call_with_retries, describe_error, error_code, is_transient
-from ._sagemaker_jobs import (
-    CHECKPOINT_DIR_HP,
-    CONTAINER_CHECKPOINT_DIR,
-    SAGEMAKER_TO_TRIAL_STATUS,
-    TERMINAL_JOB_STATUSES,
-    build_create_training_job_request,
-    encode_hyperparameters,
-    framework_hyperparameters,
-    make_job_name,
-    metric_definitions,
-    sanitize_name_part,
+from . import _packaging, _sagemaker_reattach, _sagemaker_trials
+from ._clients import describe_error
+from ._sagemaker_jobs import TERMINAL_JOB_STATUSES, make_job_name, sanitize_name_part
+from ._sagemaker_poll import poll_run
+from ._sagemaker_schedule import build_trial_sourcedir, create_job, trial_request, trial_tags
+from ._sagemaker_state import (
+    STOP_MARKER,
+    mirror_tuner_state,
+    picklable_state,
+    stop_marker_present,
+    upgraded_state,
+    write_stop_marker,
 )
-from ._sagemaker_logs import JobLogTail
-from ._sagemaker_reattach import find_run_jobs
-from .spec import SessionSettings, TrainingJobSpec, settings_from_keywords, spec_from_legacy_state
+from ._sagemaker_stop import owed_stops, send_stop, stop_every_job, stop_once
+from ._sagemaker_trials import _JobRun, _TrialState, new_run, trial_status
+from .spec import SessionSettings, TrainingJobSpec, settings_from_keywords
+
+# ``_JobRun`` and ``_TrialState`` are pickled under this module's name (``pickled_as``),
+# so they must stay importable from here, as must ``STOP_MARKER``.
 
 logger = logging.getLogger(__name__)
-
-#: A job that ``DescribeTrainingJob`` does not know yet is treated as starting
-#: for this long (the API is eventually consistent right after creation).
-_NOT_FOUND_GRACE_SECONDS = 300.0
-
-#: Object under ``<s3_prefix>/<tuner-name>/state/`` that asks the run to stop.
-STOP_MARKER = "STOP"
 
 #: The flat-keyword form (deprecated) had a placeholder default for ``s3_prefix``.
 _LEGACY_SPEC_DEFAULTS = {"s3_prefix": "s3://bucket/prefix"}
@@ -68,35 +68,6 @@ def _check_entry_point(spec: TrainingJobSpec) -> None:
     entry, source_dir = str(spec.entry_point), spec.source_dir
     if not Path(entry).exists() and not (source_dir and (Path(source_dir) / entry).exists()):
         raise FileNotFoundError(f"entry point {entry} does not exist")
-
-
-@dataclass
-class _JobRun:
-    """One SageMaker training job; a trial has several when it was resumed."""
-
-    job_name: str
-    created_at: float
-    logs: JobLogTail
-    sm_status: str = "InProgress"
-    secondary_status: str | None = None
-    failure_reason: str | None = None
-    training_end_time: datetime | None = None
-    last_poll: float = float("-inf")
-    terminal_seen_at: float | None = None
-    final_drained: bool = False
-    metrics_copied: int = 0
-    stop_requested: bool = False
-    stop_sent: bool = False
-    create_error: str | None = None
-
-
-@dataclass
-class _TrialState:
-    checkpoint_s3_uri: str | None
-    runs: list[_JobRun] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
-    override: str | None = None  # Status.paused / Status.stopped (scheduler decision)
-    no_metrics_reported: bool = False
 
 
 class SageMakerBackend(TrialBackend):
@@ -207,41 +178,12 @@ class SageMakerBackend(TrialBackend):
         return [] if st is None else [r.job_name for r in st.runs]
 
     def failure_reason(self, trial_id: int) -> str | None:
-        st = self._trials.get(trial_id)
-        if st is None or not st.runs:
-            return None
-        run = st.runs[-1]
-        return run.create_error or run.failure_reason
+        return _sagemaker_trials.failure_reason(self._trials.get(trial_id))
 
     # ----------------------------------------------------------------- schedule
     def build_sourcedir(self) -> tuple[bytes, str]:
         """``sourcedir.tar.gz`` bytes and the entry point's path inside it."""
-        extra = _packaging.dependency_files(self.spec.dependencies)
-        program = None
-        requirements: list[str] = []
-        pkg = _packaging.package_root()
-        entry = Path(self.entry_point).resolve()
-        if self.spec.source_dir is None and pkg in entry.parents:
-            # The script imports the package (e.g. syne_autoterm.workloads):
-            # ship the package with its layout so ``python syne_autoterm/...`` works.
-            extra.update(_packaging.collect_files(pkg, pkg.name))
-            program = entry.relative_to(pkg.parent).as_posix()
-            requirements += _packaging.DEFAULT_REQUIREMENTS
-        requirements += list(self.spec.requirements or ())
-        blobs = {}
-        if requirements:
-            existing = Path(self.spec.source_dir or "") / "requirements.txt"
-            if self.spec.source_dir and existing.is_file():
-                # Keep the user's own requirements and add ours after them.
-                requirements = existing.read_text().splitlines() + requirements
-            blobs["requirements.txt"] = _packaging.requirements_bytes(requirements)
-        return _packaging.build_sourcedir_tarball(
-            self.entry_point,
-            self.spec.source_dir,
-            extra_files=extra,
-            extra_bytes=blobs,
-            program=program,
-        )
+        return build_trial_sourcedir(self.spec)
 
     def _ensure_source_uploaded(self) -> tuple[str, str]:
         """Pack and upload ``sourcedir.tar.gz`` once per tuning run."""
@@ -255,71 +197,31 @@ class SageMakerBackend(TrialBackend):
             self._source_uri, self._program = uri, program
         return self._source_uri, self._program
 
-    def _trial_tags(self, trial_id: int) -> list[dict[str, str]]:
-        own = [
-            {"Key": "syne-autoterm:tuner-name", "Value": self.tuner_name[:256]},
-            {"Key": "syne-autoterm:trial-id", "Value": str(trial_id)},
-        ]
-        user_keys = {t["Key"] for t in self.spec.tags}
-        return list(self.spec.tags) + [t for t in own if t["Key"] not in user_keys]
-
     def _schedule(self, trial_id: int, config: dict[str, Any]) -> None:
-        source_uri, program = self._ensure_source_uploaded()
+        code = self._ensure_source_uploaded()
         st = self._trials.get(trial_id)
         if st is None:
             st = _TrialState(checkpoint_s3_uri=self.trial_checkpoint_s3_uri(trial_id))
             self._trials[trial_id] = st
         st.override = None
-        attempt = len(st.runs)
-        job_name = make_job_name(self.spec.job_name_prefix, self._run_token, trial_id, attempt)
-        extra = {CHECKPOINT_DIR_HP: CONTAINER_CHECKPOINT_DIR}
-        extra.update(
-            framework_hyperparameters(program, source_uri, self._clients.resolved_region())
-        )
-        request = build_create_training_job_request(
+        job_name = make_job_name(self.spec.job_name_prefix, self._run_token, trial_id, len(st.runs))
+        request = trial_request(
+            self.spec,
             job_name=job_name,
-            image_uri=self.spec.image_uri,
-            role_arn=self.spec.role_arn,
-            hyperparameters=encode_hyperparameters(config, extra),
-            instance_type=self.spec.instance_type,
-            instance_count=self.spec.instance_count,
-            volume_size_gb=self.spec.volume_size_gb,
-            max_run_seconds=self.spec.max_run_seconds,
+            config=config,
+            code=code,
+            region=self._clients.resolved_region(),
             output_s3_uri=self.run_s3_uri("output") + "/",
             checkpoint_s3_uri=st.checkpoint_s3_uri,
-            use_spot=self.spec.use_spot,
-            max_wait_seconds=self.spec.max_wait_seconds,
-            environment=self.spec.environment,
-            tags=self._trial_tags(trial_id),
-            metric_defs=metric_definitions(self.spec.metrics_names),
-            extra_request=self.spec.extra_create_request,
+            tags=trial_tags(self.spec, self.tuner_name, trial_id),
         )
-        run = _JobRun(
-            job_name=job_name,
-            created_at=self._clock(),
-            logs=JobLogTail(job_name=job_name, page_limit=self.session.log_page_limit),
-        )
+        run = new_run(job_name, self._clock(), self.session.log_page_limit)
         st.runs.append(run)
-        try:
-            call_with_retries(
-                lambda: self.sagemaker_client.create_training_job(**request),
-                what=f"CreateTrainingJob {job_name}",
-                attempts=self.session.create_attempts,
-                sleep=self._sleep,
-            )
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) == "ResourceInUse":
-                # A retry after a lost response: the job exists, which is what we wanted.
-                logger.info("training job %s already exists; using it", job_name)
-            else:
-                # Reported as a failed trial rather than crashing the Tuner: e.g.
-                # ResourceLimitExceeded when n_workers exceeds the instance quota.
-                run.create_error = f"CreateTrainingJob failed: {describe_error(exc)}"
-                run.sm_status = "Failed"
-                run.terminal_seen_at = float("-inf")
-                run.final_drained = True
-                logger.error("trial %d: %s", trial_id, run.create_error)
-                return
+        attempts = self.session.create_attempts
+        if not create_job(
+            self._clients, request, run, trial_id, attempts=attempts, sleep=self._sleep
+        ):
+            return
         logger.info(
             "trial %d: started SageMaker training job %s (%s x%d%s)",
             trial_id,
@@ -340,96 +242,12 @@ class SageMakerBackend(TrialBackend):
         if not force and now - run.last_poll < self.session.poll_interval:
             return
         run.last_poll = now
-        try:
-            if run.sm_status not in TERMINAL_JOB_STATUSES:
-                self._describe(trial_id, run, now)
-            run.logs.poll(self.logs_client)
-            if (
-                run.terminal_seen_at is not None
-                and now - run.terminal_seen_at >= self.session.final_log_grace_seconds
-            ):
-                run.logs.finish()
-                run.final_drained = True
-        except Exception as exc:
-            # A log stream that vanished (retention, manual delete) is no reason
-            # to end the tuning run either.
-            if not is_transient(exc) and error_code(exc) != "ResourceNotFoundException":
-                raise
+        if poll_run(self._clients, self.session, trial_id, st, run, now):
             self._transient_errors += 1
-            # Keep the last known state; the next poll resumes where this one stopped.
-            logger.warning(
-                "trial %d: transient AWS error while polling %s (%s); retrying on next poll",
-                trial_id,
-                run.job_name,
-                describe_error(exc),
-            )
-        finally:
-            # Only the trial's current job feeds its results: late events of a
-            # paused predecessor must not interleave with the resumed job's.
-            new = run.logs.metrics[run.metrics_copied :] if run is st.runs[-1] else []
-            if new:
-                st.metrics.extend(new)
-                run.metrics_copied += len(new)
-
-    def _describe(self, trial_id: int, run: _JobRun, now: float) -> None:
-        try:
-            desc = self.sagemaker_client.describe_training_job(TrainingJobName=run.job_name)
-        except Exception as exc:
-            if (
-                error_code(exc) == "ValidationException"
-                and now - run.created_at < _NOT_FOUND_GRACE_SECONDS
-            ):
-                logger.info("job %s not visible yet: %s", run.job_name, describe_error(exc))
-                return
-            raise
-        status = desc.get("TrainingJobStatus", run.sm_status)
-        run.secondary_status = desc.get("SecondaryStatus")
-        if desc.get("TrainingEndTime") is not None:
-            run.training_end_time = desc["TrainingEndTime"]
-        if status in TERMINAL_JOB_STATUSES and run.sm_status not in TERMINAL_JOB_STATUSES:
-            run.terminal_seen_at = now
-            if status == "Failed":
-                run.failure_reason = desc.get("FailureReason") or "(no FailureReason given)"
-                logger.warning(
-                    "trial %d: SageMaker job %s failed: %s",
-                    trial_id,
-                    run.job_name,
-                    run.failure_reason,
-                )
-            else:
-                logger.info("trial %d: SageMaker job %s is %s", trial_id, run.job_name, status)
-        run.sm_status = status
-
-    def _trial_status(self, trial_id: int, st: _TrialState) -> str:
-        if st.override is not None:
-            return st.override
-        if not st.runs:
-            return Status.in_progress
-        run = st.runs[-1]
-        if run.create_error:
-            return Status.failed
-        if run.sm_status in TERMINAL_JOB_STATUSES and not run.final_drained:
-            return Status.in_progress  # still reading the end of its log
-        status = SAGEMAKER_TO_TRIAL_STATUS.get(run.sm_status, Status.in_progress)
-        if status == Status.completed and not st.metrics:
-            # Syne Tune raises on a completed trial without metrics; a failed
-            # trial is the honest report and keeps the tuning run alive.
-            if not st.no_metrics_reported:
-                st.no_metrics_reported = True
-                logger.warning(
-                    "trial %d: job %s completed without any [tune-metric] report; "
-                    "reporting it as failed",
-                    trial_id,
-                    run.job_name,
-                )
-            return Status.failed
-        return status
 
     def _retry_pending_stops(self) -> None:
-        for st in self._trials.values():
-            for run in st.runs:
-                if run.stop_requested and not run.stop_sent:
-                    self._send_stop(run, attempts=1)
+        for run in owed_stops(self._trials.values()):
+            send_stop(self._clients, run, self._sleep, attempts=1)
 
     def _all_trial_results(self, trial_ids: list[int]) -> list[TrialResult]:
         self._retry_pending_stops()
@@ -441,7 +259,7 @@ class SageMakerBackend(TrialBackend):
         results = []
         for trial_id in trial_ids:
             st = self._trials.get(trial_id)
-            status = Status.in_progress if st is None else self._trial_status(trial_id, st)
+            status = Status.in_progress if st is None else trial_status(trial_id, st)
             end_time = None
             if st is not None and st.runs and status not in BUSY_STATUS:
                 end_time = st.runs[-1].training_end_time or datetime.now()
@@ -462,66 +280,24 @@ class SageMakerBackend(TrialBackend):
             run = st.runs[-1]
             if run.sm_status not in TERMINAL_JOB_STATUSES or not run.final_drained:
                 self._refresh_run(trial_id, st, run)
-            status = self._trial_status(trial_id, st)
+            status = trial_status(trial_id, st)
             if status in BUSY_STATUS:
                 busy.append((trial_id, status))
         return busy
 
     # ------------------------------------------------------------- stop / pause
-    def _send_stop(self, run: _JobRun, attempts: int = 5) -> None:
-        try:
-            call_with_retries(
-                lambda: self.sagemaker_client.stop_training_job(TrainingJobName=run.job_name),
-                what=f"StopTrainingJob {run.job_name}",
-                attempts=attempts,
-                sleep=self._sleep,
-            )
-            run.stop_sent = True
-            logger.info("sent StopTrainingJob for %s", run.job_name)
-        except Exception as exc:  # noqa: BLE001
-            if error_code(exc) == "ValidationException":
-                # SageMaker answers this for jobs that already finished.
-                run.stop_sent = True
-                logger.info("job %s not stoppable (%s)", run.job_name, describe_error(exc))
-            elif is_transient(exc):
-                logger.warning(
-                    "StopTrainingJob %s throttled (%s); will retry on the next poll",
-                    run.job_name,
-                    describe_error(exc),
-                )
-            else:
-                run.stop_sent = True  # do not retry a permission error forever
-                logger.error(
-                    "could not stop SageMaker job %s (%s); it keeps running (and billing) "
-                    "until MaxRuntimeInSeconds: stop it in the console",
-                    run.job_name,
-                    describe_error(exc),
-                )
-
-    def _stop_current_job(self, trial_id: int) -> None:
+    def _stop_current_job(self, trial_id: int, override: str) -> None:
         st = self._trials.get(trial_id)
-        if st is None or not st.runs:
-            return
-        run = st.runs[-1]
-        if run.create_error or run.stop_requested:
-            return
-        run.stop_requested = True
-        if run.sm_status in TERMINAL_JOB_STATUSES:
-            run.stop_sent = True
-            return
-        self._send_stop(run)
+        if st is not None:
+            st.override = override
+        if st is not None and st.runs:
+            stop_once(self._clients, st.runs[-1], self._sleep)
 
     def _stop_trial(self, trial_id: int, result: dict | None) -> None:
-        st = self._trials.get(trial_id)
-        if st is not None:
-            st.override = Status.stopped
-        self._stop_current_job(trial_id)
+        self._stop_current_job(trial_id, Status.stopped)
 
     def _pause_trial(self, trial_id: int, result: dict | None) -> None:
-        st = self._trials.get(trial_id)
-        if st is not None:
-            st.override = Status.paused
-        self._stop_current_job(trial_id)
+        self._stop_current_job(trial_id, Status.paused)
 
     def _resume_trial(self, trial_id: int) -> None:
         # ``resume_trial`` calls ``_schedule`` next, which starts a new job
@@ -538,27 +314,7 @@ class SageMakerBackend(TrialBackend):
         A stop for a job that already finished is answered with a
         ``ValidationException``, which is ignored.
         """
-        for trial_id in list(self.trial_ids):
-            st = self._trials.get(trial_id)
-            if st is None or not st.runs or st.override is not None:
-                continue
-            if st.runs[-1].final_drained:
-                continue
-            try:
-                self.stop_trial(trial_id=trial_id)
-            except Exception as exc:  # noqa: BLE001 - keep stopping the others
-                logger.error("stopping trial %d failed: %s", trial_id, describe_error(exc))
-        for _ in range(3):
-            pending = [
-                r
-                for s in self._trials.values()
-                for r in s.runs
-                if r.stop_requested and not r.stop_sent
-            ]
-            if not pending:
-                break
-            self._sleep(1.0)
-            self._retry_pending_stops()
+        stop_every_job(self)
         if self.delete_checkpoints:
             for trial_id in self.trial_ids:
                 self.delete_checkpoint(trial_id)
@@ -579,7 +335,8 @@ class SageMakerBackend(TrialBackend):
             )
 
     # --------------------------------------------------------------------- logs
-    def _log_lines(self, trial_id: int) -> list[str]:
+    def stdout(self, trial_id: int) -> list[str]:
+        """The trial's CloudWatch log (SageMaker merges stdout and stderr)."""
         st = self._trials.get(trial_id)
         if st is None:
             return []
@@ -589,29 +346,12 @@ class SageMakerBackend(TrialBackend):
                 self._refresh_run(trial_id, st, run, force=True)
             except Exception as exc:  # noqa: BLE001 - logs are informational
                 out.append(f"(could not read the log of {run.job_name}: {describe_error(exc)})\n")
-            out.append(f"=== SageMaker training job {run.job_name}: {run.sm_status} ===\n")
-            if run.create_error:
-                out.append(run.create_error + "\n")
-            if run.failure_reason:
-                out.append(f"FailureReason: {run.failure_reason}\n")
-            out.extend(run.logs.lines)
+            out.extend(_sagemaker_trials.run_log_lines(run))
         return out
-
-    def stdout(self, trial_id: int) -> list[str]:
-        """The trial's CloudWatch log (SageMaker merges stdout and stderr)."""
-        return self._log_lines(trial_id)
 
     def stderr(self, trial_id: int) -> list[str]:
         """SageMaker has no separate stderr stream; failure reasons only."""
-        st = self._trials.get(trial_id)
-        if st is None:
-            return []
-        out = ["(SageMaker writes stdout and stderr into one CloudWatch stream: see stdout)\n"]
-        for run in st.runs:
-            reason = run.create_error or run.failure_reason
-            if reason:
-                out.append(f"{run.job_name}: {reason}\n")
-        return out
+        return _sagemaker_trials.stderr_lines(self._trials.get(trial_id))
 
     # ------------------------------------------------------ resume after a crash
     def state_s3_uri(self, *parts: str) -> str:
@@ -624,19 +364,12 @@ class SageMakerBackend(TrialBackend):
         ``ResumableTuner.save`` calls this after the file was atomically
         replaced, so the object uploaded is always a complete snapshot.
         """
-        if not self.session.mirror_state or self._results_root is None:
-            return
-        path = Path(self._results_root) / "tuner.dill"
-        try:
-            _packaging.upload_bytes(self.s3_client, path.read_bytes(), self.state_s3_uri(path.name))
-        except Exception as exc:  # noqa: BLE001 - the local state is still there
-            logger.warning("could not copy the tuner state to S3: %s", describe_error(exc))
+        if self.session.mirror_state and self._results_root is not None:
+            mirror_tuner_state(self._clients, self._results_root, self.state_s3_uri)
 
     def request_stop(self) -> str:
         """Write the S3 stop marker that a running or resumed tuner honours; return its URI."""
-        uri = self.state_s3_uri(STOP_MARKER)
-        _packaging.upload_bytes(self.s3_client, time.strftime("%Y-%m-%dT%H:%M:%S").encode(), uri)
-        return uri
+        return write_stop_marker(self.s3_client, self.state_s3_uri(STOP_MARKER))
 
     def stop_requested(self, force: bool = False) -> bool:
         """Whether ``syne-autoterm stop`` left the S3 marker.
@@ -647,36 +380,15 @@ class SageMakerBackend(TrialBackend):
         if not force and now - self._last_stop_check < self.session.stop_check_interval:
             return False
         self._last_stop_check = now
-        bucket, key = _packaging.parse_s3_uri(self.state_s3_uri(STOP_MARKER))
-        try:
-            self.s3_client.head_object(Bucket=bucket, Key=key)
-            return True
-        except Exception as exc:  # noqa: BLE001 - absent (404) or unreadable: keep tuning
-            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
-                logger.warning("cannot look for the stop marker: %s", describe_error(exc))
-            return False
+        return stop_marker_present(self._clients, self.state_s3_uri(STOP_MARKER))
 
     def running_trial_ids(self) -> list[int]:
         """Trials whose current job may still run or still have unread log lines."""
-        out = []
-        for trial_id, st in self._trials.items():
-            if st.override is not None or not st.runs:
-                continue
-            run = st.runs[-1]
-            if not run.create_error and not run.final_drained:
-                out.append(trial_id)
-        return sorted(out)
+        return _sagemaker_trials.running_trial_ids(self._trials)
 
     def draining_trial_ids(self) -> list[int]:
         """Trials whose job has ended but whose log is still read (``final_log_grace_seconds``)."""
-        return sorted(
-            tid
-            for tid, st in self._trials.items()
-            if st.override is None
-            and st.runs
-            and st.runs[-1].sm_status in TERMINAL_JOB_STATUSES
-            and not st.runs[-1].final_drained
-        )
+        return _sagemaker_trials.draining_trial_ids(self._trials)
 
     def reattach(self) -> list[int]:
         """Prepare a backend loaded from a saved state to carry on; return adopted trial ids.
@@ -692,86 +404,16 @@ class SageMakerBackend(TrialBackend):
         """
         now = self._clock()
         self._last_stop_check = float("-inf")
-        for st in self._trials.values():
-            for run in st.runs:
-                run.last_poll = float("-inf")
-                run.created_at = now
-                if run.terminal_seen_at is not None and run.terminal_seen_at != float("-inf"):
-                    run.terminal_seen_at = now
-        known = {r.job_name for st in self._trials.values() for r in st.runs}
-        adopted: list[int] = []
-        for job in find_run_jobs(self.sagemaker_client, self._run_token, self.tuner_name, known):
-            if job.trial_id < len(self.trial_ids):
-                state = self._trials.get(job.trial_id)
-                if state is not None and job.attempt == len(state.runs):
-                    state.runs.append(self._adopted_run(job.job_name, now))
-                    state.override = None
-                    logger.warning("re-attached job %s (trial %d)", job.job_name, job.trial_id)
-                continue
-            while len(self.trial_ids) < job.trial_id:
-                adopted.append(self._adopt(len(self.trial_ids), job.config, None, now))
-            adopted.append(self._adopt(job.trial_id, job.config, job.job_name, now))
-            logger.warning(
-                "re-attached job %s (trial %d), created after the last saved state",
-                job.job_name,
-                job.trial_id,
-            )
-        return adopted
-
-    def _adopted_run(self, job_name: str, now: float) -> _JobRun:
-        return _JobRun(
-            job_name=job_name,
-            created_at=now,
-            logs=JobLogTail(job_name=job_name, page_limit=self.session.log_page_limit),
-        )
-
-    def _adopt(
-        self, trial_id: int, config: dict[str, Any], job_name: str | None, now: float
-    ) -> int:
-        st = _TrialState(checkpoint_s3_uri=self.trial_checkpoint_s3_uri(trial_id))
-        if job_name is None:
-            name = make_job_name(self.spec.job_name_prefix, self._run_token, trial_id)
-            run = self._adopted_run(name, now)
-            run.create_error = "no SageMaker job found for this trial after the resume"
-            run.sm_status, run.final_drained = "Failed", True
-        else:
-            run = self._adopted_run(job_name, now)
-        st.runs.append(run)
-        self._trials[trial_id] = st
-        self.trial_ids.append(trial_id)
-        self._trial_dict[trial_id] = TrialResult(
-            trial_id=trial_id,
-            config=dict(config),
-            creation_time=datetime.now(),
-            status=Status.in_progress,
-            metrics=[],
-        )
-        return trial_id
+        return _sagemaker_reattach.reattach(self, now)
 
     # ---------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         # The Tuner dill-saves itself (and us) periodically; clients and the
         # boto3 session cannot be pickled and must not be: ClientFactory drops them.
-        state = dict(self.__dict__)
-        if state.get("_clock") is time.monotonic:
-            state["_clock"] = None
-        if state.get("_sleep") is time.sleep:
-            state["_sleep"] = None
-        return state
+        return picklable_state(self.__dict__)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if "spec" not in state:
-            # Saved before the settings were grouped: one attribute per setting.
-            # States saved before resume support also lack ``mirror_state``.
-            state.setdefault("mirror_state", False)
-            state["spec"], state["session"] = spec_from_legacy_state(state)
-        state.setdefault("_last_stop_check", float("-inf"))
-        state.setdefault("_results_root", None)
-        self.__dict__.update(state)
-        if self._clock is None:
-            self._clock = time.monotonic
-        if self._sleep is None:
-            self._sleep = time.sleep
+        self.__dict__.update(upgraded_state(state))
 
     def __str__(self) -> str:
         return f"SageMaker entry_point {Path(self.entry_point).name} on {self.spec.instance_type}"
