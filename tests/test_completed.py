@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from syne_autoterm import compare, report
 from syne_autoterm.evidence import EvidenceCollector, FoldSpec, counts_as_completed
@@ -172,3 +175,47 @@ def test_pickled_collector_names_only_the_public_module():
     clone, clone_evidence, clone_audit = dill.loads(blob)
     assert clone.evidence().key() == evidence.key() == clone_evidence.key()
     assert clone_audit.usable(0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(1, 12),
+    k=st.integers(2, 6),
+    scale=st.sampled_from([1e-300, 1e-8, 1.0, 1e8, 1e300]),
+)
+def test_the_vectorised_fold_audit_judges_as_each_trial_alone(data, n, k, scale):
+    """The fold audit tests all trials at once for speed; its verdicts must be those of
+    :func:`fold_metric_mismatch` and of a per-trial finiteness test, including metrics at
+    the tolerance's edge, overflowing means, NaN and mixed fold counts."""
+    from syne_autoterm.evidence import audit_fold_means, audit_folds, fold_metric_mismatch
+
+    folds, values = [], []
+    for _ in range(n):
+        size = data.draw(st.sampled_from([k, k, k, k + 1, 0]))
+        f = np.asarray(data.draw(st.lists(st.floats(-2, 2), min_size=size, max_size=size)))
+        f = f * scale
+        if size and data.draw(st.booleans()):
+            f[data.draw(st.integers(0, size - 1))] = data.draw(
+                st.sampled_from([np.nan, np.inf, 1e308])
+            )
+        mean = float(np.mean(f)) if size else 0.0
+        # a metric off by exactly the tolerance's relative part, a bit more or less
+        off = data.draw(
+            st.sampled_from([0.0, 0.0499999, 0.05, 0.0500001, 1 / 19, 0.0526316, 0.5, np.nan])
+        )
+        values.append(mean + off * abs(mean))
+        folds.append(f.tolist() if data.draw(st.booleans()) else f)
+    base = audit_folds(folds)
+    audit = audit_fold_means(base, values, folds)
+    for i, f in enumerate(folds):
+        a = np.asarray(f, dtype=float)
+        expected_kind = base.kinds[i]
+        if a.size and expected_kind is None:
+            assert np.all(np.isfinite(a))
+            why = fold_metric_mismatch(float(values[i]), a)
+            expected_kind = None if why is None else "folds-metric-mismatch"
+            assert audit.problems[i] == why
+        elif a.size == base.expected and a.size:
+            assert (expected_kind == "folds-nonfinite") == (not np.all(np.isfinite(a)))
+        assert audit.kinds[i] == expected_kind
