@@ -274,6 +274,36 @@ def test_peers_decide_on_the_same_evidence():
     assert again._study is None and again.check(ev)["stop"] == rec["stop"]
 
 
+def test_a_peer_pickled_before_the_split_still_loads():
+    """A ``tuner.dill`` saved when the peers lived in ``stopping/peers.py`` names their
+    classes by that module (or by the older ``syne_autoterm.peers``): both still load."""
+    import pickle
+
+    import dill
+
+    from syne_autoterm.stopping import peers_optuna, peers_synetune
+
+    space = {"x": uniform(0, 1)}
+    rules = (
+        peers_synetune.SyneTuneATC(0.02, config_space=space),
+        peers_synetune.SyneTunePlateau(std=0.01),
+        peers_optuna.OptunaTerminator(config_space=space),
+        peers_optuna.OptunaEMMR(config_space=space),
+    )
+    for old in ("syne_autoterm.stopping.peers", "syne_autoterm.peers"):
+        for rule in rules:
+            cls = type(rule)
+            new = cls.__module__
+            cls.__module__ = old  # as the class was named when the file was written
+            try:  # by reference, as dill wrote it then (dill's own lookup misses the alias)
+                data = pickle.dumps(rule)
+            finally:
+                cls.__module__ = new
+            assert old.encode() in data and new.encode() not in data
+            loaded = dill.loads(data)
+            assert type(loaded) is cls and loaded.warm_up == rule.warm_up
+
+
 def test_baselines_need_a_metric_only_online():
     rule = Convergence(5)
     status = type("S", (), {"trial_rows": {}, "trial_metric_statistics": {}})()

@@ -11,7 +11,8 @@ Where to look:
   settings (:mod:`.settings`), error estimators (:mod:`.error_estimators`)
   and GP steps (:mod:`.autoterm_gp`);
 - :mod:`.baselines`: Conv_k, Plateau, EI/PI and the authors' logged rule;
-- :mod:`.peers`: Syne Tune's and Optuna's own criteria, fed the same evidence;
+- :mod:`.peers`: Syne Tune's (:mod:`.peers_synetune`) and Optuna's
+  (:mod:`.peers_optuna`) own criteria, fed the same evidence;
 - :mod:`.any_of`: a rule together with a budget as one ``stop_criterion``;
 - :mod:`.registry`: the rule names the CLI, ``compare`` and the benchmarks share;
 - :mod:`.outcome`: RTC and RYC, what a stop saved and cost.
