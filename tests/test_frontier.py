@@ -366,3 +366,33 @@ def test_patience_knob_families_fire_where_their_definitions_say():
     assert first(pk._gate(4.0, 30)) == [5, 3, 3]
     # linked: patience 120 up to the scale 1, 120 x (1 / 2) ** 1 = 60 at 2
     assert first(pk._linked(1.0, 1.0)) == [6, 6, 4]
+
+
+def test_refit_agreement_tables_on_hand_made_stops():
+    """benchmarks/refit_agreement.py: the share of same stops per scale, and each
+    schedule's frontier (best mean RTC at mean RYC >= -L) over the scales."""
+    from benchmarks import refit_agreement as ra
+
+    rows = pd.DataFrame(
+        [
+            # dataset, model, seed, growth, scale, n_stop, rtc, ryc
+            ("a", "RF", 0, 1.0, 0.5, 100, 0.5, 0.0),
+            ("a", "RF", 0, 1.1, 0.5, 100, 0.5, 0.0),
+            ("b", "RF", 0, 1.0, 0.5, 150, 0.25, -0.004),
+            ("b", "RF", 0, 1.1, 0.5, 120, 0.4, -0.004),
+            ("a", "RF", 0, 1.0, 2.0, 50, 0.75, -0.03),
+            ("a", "RF", 0, 1.1, 2.0, 50, 0.75, -0.03),
+            ("b", "RF", 0, 1.0, 2.0, 60, 0.7, -0.01),
+            ("b", "RF", 0, 1.1, 2.0, 61, 0.69, -0.01),
+        ],
+        columns=["dataset", "model", "seed", "refit_growth", "error_scale", "n_stop", "rtc", "ryc"],
+    )
+    agree = ra.agreement(rows, 0.5).set_index("error_scale")
+    assert agree.loc[0.5, "same_stop"] == 0.5 and agree.loc[2.0, "same_stop"] == 0.5
+    assert agree.loc[0.5, "within_5"] == 0.5 and agree.loc[2.0, "within_5"] == 1.0
+    front = ra.frontier_by_growth(rows).set_index(["refit_growth", "budget"])
+    # L = 0.005: only the scale 0.5 (mean RYC -0.002) is within; L = 0.02: 2.0 (-0.02)
+    assert front.loc[(1.0, 0.005), "rtc"] == pytest.approx(0.375)
+    assert front.loc[(1.1, 0.005), "rtc"] == pytest.approx(0.45)
+    assert front.loc[(1.1, 0.02), "rtc"] == pytest.approx(0.72)
+    assert front.loc[(1.0, 0.0025), "error_scale"] == 0.5
