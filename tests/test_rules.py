@@ -304,6 +304,38 @@ def test_a_peer_pickled_before_the_split_still_loads():
             assert type(loaded) is cls and loaded.warm_up == rule.warm_up
 
 
+def test_a_baseline_pickled_before_the_split_still_loads():
+    """A ``tuner.dill`` saved when the baselines lived in ``stopping/baselines.py`` names
+    their classes by that module (or by the older ``syne_autoterm.rules``): both still load."""
+    import pickle
+
+    import dill
+
+    from syne_autoterm.stopping import authors, convergence, improvement, plateau
+
+    space = {"x": uniform(0, 1)}
+    rules = (
+        convergence.Convergence(5),
+        plateau.Plateau(std=0.01),
+        authors.AuthorsRule(0.5),
+        improvement.ExpectedImprovementRule(0.01, config_space=space),
+        improvement.ProbabilityOfImprovementRule(0.05, config_space=space),
+    )
+    for old in ("syne_autoterm.stopping.baselines", "syne_autoterm.rules"):
+        for rule in rules:
+            cls = type(rule)
+            new = cls.__module__
+            assert new != "syne_autoterm.stopping.baselines"  # the class did move
+            cls.__module__ = old  # as the class was named when the file was written
+            try:  # by reference, as dill wrote it then (dill's own lookup misses the alias)
+                data = pickle.dumps(rule)
+            finally:
+                cls.__module__ = new
+            assert old.encode() in data and new.encode() not in data
+            loaded = dill.loads(data)
+            assert type(loaded) is cls and loaded.warm_up == rule.warm_up
+
+
 def test_baselines_need_a_metric_only_online():
     rule = Convergence(5)
     status = type("S", (), {"trial_rows": {}, "trial_metric_statistics": {}})()

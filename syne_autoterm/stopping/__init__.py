@@ -10,7 +10,8 @@ Where to look:
 - :mod:`.autoterm`: :class:`AutoTermination`, the paper's criterion, with its
   settings (:mod:`.settings`), error estimators (:mod:`.error_estimators`)
   and GP steps (:mod:`.autoterm_gp`);
-- :mod:`.baselines`: Conv_k, Plateau, EI/PI and the authors' logged rule;
+- :mod:`.baselines`: Conv_k (:mod:`.convergence`), Plateau (:mod:`.plateau`),
+  EI/PI (:mod:`.improvement`) and the authors' logged rule (:mod:`.authors`);
 - :mod:`.peers`: Syne Tune's (:mod:`.peers_synetune`) and Optuna's
   (:mod:`.peers_optuna`) own criteria, fed the same evidence;
 - :mod:`.any_of`: a rule together with a budget as one ``stop_criterion``;
