@@ -163,16 +163,28 @@ class _OptunaStudyRule(BaselineRule):
             self._study_key = key
         return self._study
 
-    def _terminate(self, study, improvement: Any, error: Any) -> tuple[bool, Any, Any]:
-        """Optuna's ``Terminator`` on ``study`` with these two evaluators (call it inside
-        ``_quiet_optuna``): whether it stops, and the improvement and error it compared."""
-        from optuna.terminator import Terminator
+    def decide(self, evidence: Evidence) -> Decision:
+        """Optuna's ``Terminator`` with this rule's two evaluators on the mirrored study."""
+        n = len(evidence)
+        if n < self.warm_up:
+            return Decision(False, f"warm-up: {n} of {self.warm_up} completed trials")
+        study = self.study(evidence)
+        with _quiet_optuna():
+            from optuna.terminator import Terminator
 
-        # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
-        seen_improvement, seen_error = _Recorder(improvement), _Recorder(error)
-        terminator = Terminator(seen_improvement, seen_error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
-        stop = bool(terminator.should_terminate(study))
-        return stop, seen_improvement.last, seen_error.last
+            improvement, error = self._evaluators(evidence, n)
+            # _Recorder duck-types Optuna's evaluator ABCs (optuna is optional: no base class)
+            seen_improvement, seen_error = _Recorder(improvement), _Recorder(error)
+            terminator = Terminator(seen_improvement, seen_error, min_n_trials=self.warm_up)  # type: ignore[arg-type]
+            stop = bool(terminator.should_terminate(study))
+        return self._decision(stop, seen_improvement.last, seen_error.last)
+
+    def _evaluators(self, evidence: Evidence, n: int) -> tuple[Any, Any]:
+        """The improvement and error evaluators of a check at ``n`` trials (optuna imported)."""
+        raise NotImplementedError
+
+    def _decision(self, stop: bool, improvement: Any, error: Any) -> Decision:
+        raise NotImplementedError
 
 
 class OptunaTerminator(_OptunaStudyRule):
@@ -196,17 +208,12 @@ class OptunaTerminator(_OptunaStudyRule):
             metric, mode, fold_metrics, config_space, scheduler, warm_up, seed, **kwargs
         )
 
-    def decide(self, evidence: Evidence) -> Decision:
-        n = len(evidence)
-        if n < self.warm_up:
-            return Decision(False, f"warm-up: {n} of {self.warm_up} completed trials")
-        study = self.study(evidence)
-        with _quiet_optuna():
-            from optuna.terminator import CrossValidationErrorEvaluator, RegretBoundEvaluator
+    def _evaluators(self, evidence: Evidence, n: int) -> tuple[Any, Any]:
+        from optuna.terminator import CrossValidationErrorEvaluator, RegretBoundEvaluator
 
-            stop, bound, threshold = self._terminate(
-                study, RegretBoundEvaluator(seed=self.seed + n), CrossValidationErrorEvaluator()
-            )
+        return RegretBoundEvaluator(seed=self.seed + n), CrossValidationErrorEvaluator()
+
+    def _decision(self, stop: bool, bound: Any, threshold: Any) -> Decision:
         return Decision(
             stop,
             f"Optuna Terminator: regret bound {bound} vs CV error "
@@ -261,16 +268,13 @@ class OptunaEMMR(_OptunaStudyRule):
             )
         return self._median[prefix]
 
-    def decide(self, evidence: Evidence) -> Decision:
-        n = len(evidence)
-        if n < self.warm_up:
-            return Decision(False, f"warm-up: {n} of {self.warm_up} completed trials")
-        study = self.study(evidence)
-        with _quiet_optuna():
-            from optuna.terminator import EMMREvaluator
+    def _evaluators(self, evidence: Evidence, n: int) -> tuple[Any, Any]:
+        from optuna.terminator import EMMREvaluator
 
-            emmr = EMMREvaluator(self.deterministic_objective, seed=self.seed + n)
-            stop, value, threshold = self._terminate(study, emmr, self._median_evaluator(evidence))
+        emmr = EMMREvaluator(self.deterministic_objective, seed=self.seed + n)
+        return emmr, self._median_evaluator(evidence)
+
+    def _decision(self, stop: bool, value: Any, threshold: Any) -> Decision:
         return Decision(
             stop,
             f"Optuna EMMR {value} vs median threshold {threshold}: "
