@@ -277,9 +277,6 @@ def test_peers_decide_on_the_same_evidence():
 def test_a_peer_pickled_before_the_split_still_loads():
     """A ``tuner.dill`` saved when the peers lived in ``stopping/peers.py`` names their
     classes by that module (or by the older ``syne_autoterm.peers``): both still load."""
-    import pickle
-
-    import dill
 
     from syne_autoterm.stopping import peers_optuna, peers_synetune
 
@@ -292,24 +289,12 @@ def test_a_peer_pickled_before_the_split_still_loads():
     )
     for old in ("syne_autoterm.stopping.peers", "syne_autoterm.peers"):
         for rule in rules:
-            cls = type(rule)
-            new = cls.__module__
-            cls.__module__ = old  # as the class was named when the file was written
-            try:  # by reference, as dill wrote it then (dill's own lookup misses the alias)
-                data = pickle.dumps(rule)
-            finally:
-                cls.__module__ = new
-            assert old.encode() in data and new.encode() not in data
-            loaded = dill.loads(data)
-            assert type(loaded) is cls and loaded.warm_up == rule.warm_up
+            _loads_as_pickled_under(old, rule)
 
 
 def test_a_baseline_pickled_before_the_split_still_loads():
     """A ``tuner.dill`` saved when the baselines lived in ``stopping/baselines.py`` names
     their classes by that module (or by the older ``syne_autoterm.rules``): both still load."""
-    import pickle
-
-    import dill
 
     from syne_autoterm.stopping import authors, convergence, improvement, plateau
 
@@ -323,17 +308,26 @@ def test_a_baseline_pickled_before_the_split_still_loads():
     )
     for old in ("syne_autoterm.stopping.baselines", "syne_autoterm.rules"):
         for rule in rules:
-            cls = type(rule)
-            new = cls.__module__
-            assert new != "syne_autoterm.stopping.baselines"  # the class did move
-            cls.__module__ = old  # as the class was named when the file was written
-            try:  # by reference, as dill wrote it then (dill's own lookup misses the alias)
-                data = pickle.dumps(rule)
-            finally:
-                cls.__module__ = new
-            assert old.encode() in data and new.encode() not in data
-            loaded = dill.loads(data)
-            assert type(loaded) is cls and loaded.warm_up == rule.warm_up
+            assert type(rule).__module__ != "syne_autoterm.stopping.baselines"  # it did move
+            _loads_as_pickled_under(old, rule)
+
+
+def _loads_as_pickled_under(old: str, rule) -> None:
+    """Pickle ``rule`` as if its class still lived in module ``old``, then load it."""
+    import pickle
+
+    import dill
+
+    cls = type(rule)
+    new = cls.__module__
+    cls.__module__ = old  # as the class was named when the file was written
+    try:  # by reference, as dill wrote it then (dill's own lookup misses the alias)
+        data = pickle.dumps(rule)
+    finally:
+        cls.__module__ = new
+    assert old.encode() in data and new.encode() not in data
+    loaded = dill.loads(data)
+    assert type(loaded) is cls and loaded.warm_up == rule.warm_up
 
 
 def test_baselines_need_a_metric_only_online():
