@@ -4,6 +4,8 @@ Public API only; torch, plotting, workloads and backends are imported lazily
 by the modules that need them.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._moved import register_old_paths
 from .console import show_decisions
 from .error import (
@@ -26,9 +28,13 @@ from .stopping import (
     error_scale_from_decay,
 )
 
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from .searchers import AlignedBoTorchSearcher, aligned_botorch
+
 register_old_paths()  # tuner.dill files of earlier versions name the old modules
 
 __all__ = [
+    "AlignedBoTorchSearcher",
     "AnyOf",
     "AutoTermination",
     "AutoTerminationSettings",
@@ -38,6 +44,7 @@ __all__ = [
     "EvidenceError",
     "PathSampling",
     "StoppingRule",
+    "aligned_botorch",
     "beta_schedule",
     "binomial_error",
     "bootstrap_error",
@@ -52,3 +59,13 @@ __all__ = [
     "top_n_mask",
 ]
 __version__ = "0.1.0"
+
+_LAZY = ("AlignedBoTorchSearcher", "aligned_botorch")  # torch classes: imported on first use
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import searchers
+
+        return getattr(searchers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -250,7 +250,7 @@ def _remote_spec_from_args(args: argparse.Namespace, entry_point: str | None) ->
     from .spec import TrainingJobSpec
 
     extra = list(args.sm_remote_requirement)
-    if getattr(args, "searcher", None) == "botorch":
+    if getattr(args, "searcher", None) in ("botorch", "aligned_botorch"):
         extra.append("botorch>=0.12")  # optional extra of the package, needed by this searcher
     return TrainingJobSpec(
         entry_point=entry_point,

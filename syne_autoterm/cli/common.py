@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..stopping.registry import CLI_RULES
 
-SEARCHERS = ("botorch", "random", "tpe", "bore", "asha")
+SEARCHERS = ("botorch", "aligned_botorch", "random", "tpe", "bore", "asha")
 RULES = (*CLI_RULES, "none")
 TRACE_FILE = "autoterm_trace.jsonl"
 SUMMARY_FILE = "autoterm_summary.json"

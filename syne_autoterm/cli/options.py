@@ -31,6 +31,11 @@ def _make_scheduler(searcher: str, space: dict, metric: str, seed: int, folds: i
         )
     if searcher == "botorch":
         return baselines.BOTorch(space, metric=metric, do_minimize=True, random_seed=seed)
+    if searcher == "aligned_botorch":
+        # Opt-in: BOTorch with X/y aligned by trial id and a learned noise (searchers/).
+        from ..searchers import aligned_botorch
+
+        return aligned_botorch(space, metric=metric, do_minimize=True, random_seed=seed)
     if searcher == "random":
         return baselines.RandomSearch(space, metrics=[metric], do_minimize=True, random_seed=seed)
     if searcher == "tpe":

@@ -42,7 +42,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "cores and stops by the rule (benchmarks/results/main_job.md)",
     )
     tune.add_argument("--folds", type=int, default=10, help="k of k-fold CV (default 10)")
-    tune.add_argument("--searcher", default="botorch", choices=SEARCHERS)
+    tune.add_argument(
+        "--searcher",
+        default="botorch",
+        choices=SEARCHERS,
+        help="default botorch (Syne Tune's BOTorch); aligned_botorch: the same GP search "
+        "with (config, value) pairs aligned by trial id and a learned noise (opt-in, not "
+        "yet compared with BOTorch on the suite)",
+    )
     tune.add_argument("--stopping-rule", default="autoterm", choices=RULES)
     tune.add_argument(
         "--error-scale",
