@@ -21,9 +21,7 @@ Writes ``per_run.csv``, ``summary.csv`` and ``summary.md`` under ``--out``.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -43,6 +41,7 @@ from benchmarks._common import (
     standard_error,
     table_files,
 )
+from benchmarks.suite_compare import simulate
 
 SEARCHERS = ("syne_tune", "aligned")
 #: as in ``suite_compare.bo_trajectory``: 0.1-0.3 s per suggestion
@@ -69,9 +68,7 @@ def run_one(
     import random
 
     import torch
-    from syne_tune import StoppingCriterion, Tuner
-    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
-    from syne_tune.blackbox_repository import UserBlackboxBackend
+    from syne_tune import StoppingCriterion
     from syne_tune.optimizer.baselines import BOTorch
 
     from syne_autoterm.searchers import aligned_botorch
@@ -98,22 +95,13 @@ def run_one(
             seconds.append(time.perf_counter() - start)
 
     inner.suggest = timed_suggest  # the scheduler calls scheduler.searcher.suggest()
-    callback = SimulatorCallback()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["SYNETUNE_FOLDER"] = tmp
-        Tuner(
-            UserBlackboxBackend(TableBlackbox(table, space), elapsed_time_attr="elapsed_time"),
-            scheduler,
-            stop_criterion=StoppingCriterion(max_num_trials_completed=iterations),
-            n_workers=n_workers,
-            sleep_time=0,
-            callbacks=[callback],
-            save_tuner=False,
-            results_update_interval=1e9,
-            print_update_interval=1e9,
-            tuner_name=f"sc-{searcher}-{dataset}-{model}-{seed}",
-        ).run()
-    results = callback.dataframe().dropna(subset=["error"])
+    results = simulate(
+        TableBlackbox(table, space),
+        scheduler,
+        StoppingCriterion(max_num_trials_completed=iterations),
+        n_workers=n_workers,
+        name=f"sc-{searcher}-{dataset}-{model}-{seed}",
+    ).dropna(subset=["error"])
     # trials completing at the same simulated time may overshoot the budget: the first
     results = results.sort_values("st_tuner_time", kind="stable").head(iterations)
     best = results.loc[results["error"].idxmin()]

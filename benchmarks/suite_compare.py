@@ -72,6 +72,31 @@ ONLINE_CRITERION = {
 }
 
 
+def simulate(blackbox: Any, scheduler: Any, stop_criterion: Any, n_workers: int, name: str):
+    """Syne Tune's simulator over a tabulated blackbox (its ``elapsed_time`` is the clock):
+    the results as the simulator's callback saw them, in a throw-away tuner folder."""
+    from syne_tune import Tuner
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+    from syne_tune.blackbox_repository import UserBlackboxBackend
+
+    callback = SimulatorCallback()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["SYNETUNE_FOLDER"] = tmp
+        Tuner(
+            UserBlackboxBackend(blackbox, elapsed_time_attr="elapsed_time"),
+            scheduler,
+            stop_criterion=stop_criterion,
+            n_workers=n_workers,
+            sleep_time=0,
+            callbacks=[callback],
+            save_tuner=False,
+            results_update_interval=1e9,
+            print_update_interval=1e9,
+            tuner_name=name,
+        ).run()
+    return callback.dataframe()
+
+
 def bo_trajectory(
     table_path: Path,
     seed: int,
@@ -85,9 +110,7 @@ def bo_trajectory(
     import random
 
     import torch
-    from syne_tune import StoppingCriterion, Tuner
-    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
-    from syne_tune.blackbox_repository import UserBlackboxBackend
+    from syne_tune import StoppingCriterion
     from syne_tune.optimizer.baselines import BOTorch
 
     from syne_autoterm import AnyOf, AutoTermination
@@ -124,23 +147,13 @@ def bo_trajectory(
             **(ONLINE_CRITERION if criterion_kwargs is None else criterion_kwargs),
         )
     budget = StoppingCriterion(max_num_trials_completed=iterations - 1)
-    callback = SimulatorCallback()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["SYNETUNE_FOLDER"] = tmp
-        tuner = Tuner(
-            UserBlackboxBackend(blackbox, elapsed_time_attr="elapsed_time"),
-            scheduler,
-            stop_criterion=AnyOf(*[c for c in (criterion, budget) if c is not None]),
-            n_workers=1,
-            sleep_time=0,
-            callbacks=[callback],
-            save_tuner=False,
-            results_update_interval=1e9,
-            print_update_interval=1e9,
-            tuner_name=f"cmp-{dataset}-{model}-{seed}",
-        )
-        tuner.run()
-    results = callback.dataframe()
+    results = simulate(
+        blackbox,
+        scheduler,
+        AnyOf(*[c for c in (criterion, budget) if c is not None]),
+        n_workers=1,
+        name=f"cmp-{dataset}-{model}-{seed}",
+    )
     results = results.dropna(subset=["error"]).sort_values("st_tuner_time", kind="stable")
     by_id = table.set_index("config_id")
     hp_keys = [k for k, v in space.items() if hasattr(v, "sample")]
