@@ -126,3 +126,38 @@ def test_checks_between_refit_points_optimise_nothing():
     assert checks == n - 20 + 1 and all(r["regret_bound"] is not None for r in result.history)
     assert fitter.fits.optimised == len(points) == 11  # 20, 22, 25, 28, 31, 35, 39, 43, 48, 53, 59
     assert fitter.fits.conditioned == checks - len(points)
+
+
+@pytest.mark.parametrize("noise", ["learned", "known", "jitter"])
+@pytest.mark.parametrize("n", [6, 40])
+def test_botorch_posterior_in_numpy_equals_botorchs_own(noise, n, monkeypatch):
+    """The BoTorch path computes its posterior in numpy from the fitted model's
+    parameters (FixedBoTorchPosterior); it must equal botorch's own posterior, for an
+    optimised fit and for one at kept hyperparameters on more data (the amortised update)."""
+    from syne_autoterm.posterior import BoTorchGP
+    from syne_autoterm.posterior import _botorch_gp as module
+
+    rng = np.random.default_rng(n)
+    x = rng.uniform(size=(n + 5, 3))
+    y = 3.0 + np.sin(4 * x).sum(axis=1) + 0.05 * rng.normal(size=n + 5)
+    known = 0.01 * (1 + rng.uniform(size=n + 5)) if noise == "known" else None
+    jitter = 1e-3 if noise == "jitter" else 0.0
+
+    def fit(rows, hyperparameters=None):
+        noise_var = None if known is None else known[:rows]
+        return gp.fit(x[:rows], y[:rows], noise_var, jitter, hyperparameters)
+
+    gp = BoTorchGP(seed=0)
+    first = fit(n)
+    kept = fit(n + 5, first.hyperparameters)
+    assert isinstance(first, module.FixedBoTorchPosterior)
+    assert isinstance(kept, module.FixedBoTorchPosterior)
+    monkeypatch.setattr(module, "numpy_posterior", lambda *args: None)  # botorch's own
+    query = rng.uniform(size=(50, 3))
+    for ours, rows in ((first, n), (kept, n + 5)):
+        theirs = fit(rows, ours.hyperparameters)
+        assert isinstance(theirs, module.BoTorchGPPosterior)
+        for a, b in zip(ours.predict(query), theirs.predict(query)):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+        for a, b in zip(ours.joint(query[:20]), theirs.joint(query[:20])):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)

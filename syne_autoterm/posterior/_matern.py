@@ -30,11 +30,14 @@ from scipy.spatial.distance import cdist, pdist, squareform
 
 @dataclass(frozen=True)
 class KernelParts:
-    """``amplitude * Matern52(length_scale) + noise * I``, standardised units."""
+    """``amplitude * k(length_scale) + noise * I``, standardised units; ``k`` is
+    Matern-5/2 (scikit-learn's GP) or the squared exponential (``"rbf"``: botorch's
+    default ``SingleTaskGP``, see :mod:`syne_autoterm.posterior._botorch_gp`)."""
 
     amplitude: float
     length_scale: np.ndarray
     noise: float
+    kind: str = "matern52"
 
 
 def kernel_parts(kernel) -> KernelParts | None:
@@ -64,6 +67,13 @@ def _matern52(distances: np.ndarray) -> np.ndarray:
     return (1.0 + k + k**2 / 3.0) * np.exp(-k)
 
 
+def _correlation(parts: KernelParts, distances: np.ndarray) -> np.ndarray:
+    """The kernel's correlation at scaled distances (1 at distance 0)."""
+    if parts.kind == "rbf":
+        return np.exp(-0.5 * distances**2)
+    return _matern52(distances)
+
+
 def _scaled(x: np.ndarray, length_scale: np.ndarray) -> np.ndarray:
     return np.atleast_2d(x) / length_scale
 
@@ -71,7 +81,7 @@ def _scaled(x: np.ndarray, length_scale: np.ndarray) -> np.ndarray:
 def _prior(parts: KernelParts, x: np.ndarray) -> np.ndarray:
     """``amplitude * Matern52`` among the rows of ``x`` (no noise term)."""
     dist = squareform(pdist(_scaled(x, parts.length_scale), metric="euclidean"))
-    k = parts.amplitude * _matern52(dist)
+    k = parts.amplitude * _correlation(parts, dist)
     np.fill_diagonal(k, parts.amplitude)  # as scikit-learn: exactly the prior variance
     return k
 
@@ -108,8 +118,9 @@ class FixedGP:
         """``K(features, x)`` and ``chol^-1 K(x, features)``: the mean's and the variance's
         shared part."""
         scale = self.parts.length_scale
-        cross = self.parts.amplitude * _matern52(
-            cdist(_scaled(features, scale), _scaled(self.x, scale), metric="euclidean")
+        cross = self.parts.amplitude * _correlation(
+            self.parts,
+            cdist(_scaled(features, scale), _scaled(self.x, scale), metric="euclidean"),
         )
         return cross, solve_triangular(self.chol, cross.T, lower=True, check_finite=False)
 
