@@ -15,7 +15,9 @@ kernel matrix and one Cholesky.
 
 Only the kernel that :class:`~syne_autoterm.posterior.SklearnGP` builds
 (``Constant * Matern(nu=2.5, ARD) + White``) is recognised; any other kernel
-keeps scikit-learn's own code (:func:`kernel_parts` returns None).
+keeps scikit-learn's own code (:func:`kernel_parts` returns None). The BoTorch path
+uses the same :class:`FixedGP` with botorch's default RBF kernel
+(``KernelParts(kind="rbf")``, :mod:`syne_autoterm.posterior._botorch_gp`).
 """
 
 from __future__ import annotations
