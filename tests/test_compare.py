@@ -63,6 +63,20 @@ def test_completed_trials_in_completion_order(experiment):
     assert done["trial_id"].is_unique
 
 
+def _small_autoterm(**options) -> AutoTermination:
+    """The AutoTermination these tests replay: a short warm-up, a small domain search."""
+    return AutoTermination(
+        "error",
+        fold_metrics="cv_fold_",
+        config_space=SPACE,
+        warm_up=10,
+        top_min=10,
+        posterior="sklearn",
+        domain_search=DomainSearch(n_candidates=300, n_starts=0),
+        **options,
+    )
+
+
 @pytest.mark.slow  # replays a simulated tuner's experiment
 def test_compare_experiment_replays_rules(experiment, tmp_path):
     name, folder = experiment
@@ -70,25 +84,8 @@ def test_compare_experiment_replays_rules(experiment, tmp_path):
         "conv_5": Convergence(5, "error", warm_up=10),
         "plateau": Plateau(0.05, 5, 0, "error", warm_up=10),
         # two scales share one bound computation; a third object differs (seed) and runs alone
-        "autoterm_a": AutoTermination(
-            "error",
-            fold_metrics="cv_fold_",
-            config_space=SPACE,
-            warm_up=10,
-            top_min=10,
-            posterior="sklearn",
-            domain_search=DomainSearch(n_candidates=300, n_starts=0),
-        ),
-        "autoterm_b": AutoTermination(
-            "error",
-            fold_metrics="cv_fold_",
-            config_space=SPACE,
-            warm_up=10,
-            top_min=10,
-            posterior="sklearn",
-            error_scale=4.0,
-            domain_search=DomainSearch(n_candidates=300, n_starts=0),
-        ),
+        "autoterm_a": _small_autoterm(),
+        "autoterm_b": _small_autoterm(error_scale=4.0),
     }
     df = compare_experiment(
         folder / name,
@@ -139,16 +136,7 @@ def test_compare_experiment_replays_rules(experiment, tmp_path):
     # the shared-bound replay gives what the separately replayed object gives
     a, b = df.set_index("rule").loc["autoterm_a"], df.set_index("rule").loc["autoterm_b"]
     assert b["trials_saved"] >= a["trials_saved"]  # a larger error scale stops no later
-    solo = AutoTermination(
-        "error",
-        fold_metrics="cv_fold_",
-        config_space=SPACE,
-        warm_up=10,
-        top_min=10,
-        posterior="sklearn",
-        error_scale=4.0,
-        domain_search=DomainSearch(n_candidates=300, n_starts=0),
-    )
+    solo = _small_autoterm(error_scale=4.0)
     from syne_autoterm.compare import experiment_evidence
 
     ev, _ = experiment_evidence(done, "error", "min", "cv_fold_")
