@@ -600,7 +600,7 @@ def _signature(group: str, path: str | Path) -> list[str]:
     native = is_native(_read_table(str(path)))
     space = ["space=native"] if native else []
     if group == "frontier_ours" or group in sweeps.TRACED_CANDIDATES:
-        return space + ["trace=" + ",".join(sweeps.TRACE_FIELDS)]
+        return space + ["trace=" + ",".join(sweeps.trace_fields(group))]
     names = FRONTIER_GROUPS[group] if group in FRONTIER_GROUPS else GROUPS[group]
     return sorted(names) + space
 

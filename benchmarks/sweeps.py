@@ -20,6 +20,7 @@ import numpy as np
 
 from syne_autoterm import compare, nadeau_bengio_error
 from syne_autoterm.evidence import Evidence
+from syne_autoterm.probabilistic import PathSampling
 from syne_autoterm.regret import DomainSearch
 from syne_autoterm.stopping import StoppingRule, make_rule
 from syne_autoterm.stopping.outcome import ryc
@@ -339,14 +340,27 @@ def run_ours(
     :func:`_ours_statistics` read. The settings' stops are read off it by
     :func:`ours_from_trace`, so a new setting or candidate costs no refit."""
     base = _replay_default(evidence, config_space, first, last, **options)
+    extra = _horizon_fields(options)
     return [
         {
             "n": int(r["n_completed"]),
-            **{k: r.get(k) for k in TRACE_FIELDS},
+            **{k: r.get(k) for k in TRACE_FIELDS + extra},
             "stat_error_pool": _pooled_error(evidence, int(r["n_completed"])),
         }
         for r in base.history
     ]
+
+
+def _horizon_fields(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``improvement_h<h>`` fields a traced candidate's checks record (none for ours)."""
+    sampling = options.get("path_sampling")
+    return tuple(f"improvement_h{h}" for h in (sampling.horizons if sampling else ()))
+
+
+def trace_fields(group: str) -> tuple[str, ...]:
+    """Every field the cached trace of ``group`` holds (its cache signature)."""
+    options = TRACED_CANDIDATES[group][1] if group in TRACED_CANDIDATES else {}
+    return TRACE_FIELDS + _horizon_fields(options)
 
 
 def ours_from_trace(
@@ -373,14 +387,43 @@ def traced_from_trace(
     :data:`ERROR_SCALES`), read off its trace as :func:`ours_from_trace` does for ours."""
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
-    family, _ = TRACED_CANDIDATES[group]
-    ours = _ours_statistics(DEFAULT_PATIENCE)["autoterm_x"]
-    return _read_families(_trace_replay(trace, last), {family: ours}, keep=(family,))
+    families = _traced_families(group, DEFAULT_PATIENCE)
+    return _read_families(_trace_replay(trace, last), families, keep=tuple(families))
+
+
+def _traced_families(
+    group: str, patience: int
+) -> dict[str, Callable[[Mapping[str, Any], float], bool]]:
+    """family -> its firing test, for a :data:`TRACED_CANDIDATES` group: ours' rule on that
+    GP's checks, or, for the horizon group, one family per ``h`` that puts the expected
+    improvement of the ``h`` most promising candidates where ours puts the regret."""
+    from syne_autoterm.stopping.settings import stops_on_record
+
+    family, options = TRACED_CANDIDATES[group]
+    fields = _horizon_fields(options)
+    if not fields:
+        return {family: lambda r, c: stops_on_record(r, c, patience)}
+
+    def horizon(field: str) -> Callable[[Mapping[str, Any], float], bool]:
+        def fires(r: Mapping[str, Any], c: float) -> bool:
+            if (r.get("trials_without_improvement") or 0) >= patience:
+                return True
+            ratio = _ratio(r.get(field), r.get("stat_error"))
+            return ratio is not None and ratio < c
+
+        return fires
+
+    return {f"{family}{f[len('improvement_h') :]}": horizon(f) for f in fields}
 
 
 def traced_method_names(group: str) -> list[str]:
-    family, _ = TRACED_CANDIDATES[group]
-    return [_method(family, c) for c in ERROR_SCALES]
+    from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
+
+    return [
+        _method(family, c)
+        for family in _traced_families(group, DEFAULT_PATIENCE)
+        for c in ERROR_SCALES
+    ]
 
 
 # ------------------------------------------------------------------ more candidates
@@ -400,8 +443,15 @@ def traced_method_names(group: str) -> list[str]:
 #     the 2,000 random configs of the domain (``DomainSearch(n_candidates=0)``): on the
 #     9-D XGBoost runs the expected regret at the validation oracle's stop is 2-56 x the CV
 #     error, from corners of the domain that the rest of the run never searches.
+#   * what the remaining search could find rather than what the domain might hold: the
+#     expected improvement on x_hat of the h candidates most likely to improve on it
+#     (h = 1: the best single next evaluation, an EI; h = 8, 64: a short and a long
+#     remaining budget), from the same joint paths, in place of the regret over all
+#     candidates, with the default patience (family ``cand_horizon<h>``).
+HORIZONS = (1, 8, 64)
 TRACED_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "frontier_local": ("cand_localdomain", {"domain_search": DomainSearch(n_candidates=0)}),
+    "frontier_horizon": ("cand_horizon", {"path_sampling": PathSampling(horizons=HORIZONS)}),
 }
 
 GP_CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {

@@ -50,11 +50,17 @@ class PathSampling:
         (``1 - delta`` in Wilson's notation).
     :param n_paths: joint sample paths drawn per check (fixed, see module doc).
     :param n_joint: candidates (after screening) over which the paths are joint.
+    :param horizons: also report, for each ``h``, the expected improvement on ``x_hat`` of
+        the ``h`` candidates most likely to improve on it (``improvement_h<h>`` in the
+        check's record): what a search with ``h`` evaluations left could gain, rather
+        than what the whole domain might hold. A diagnostic and a candidate statistic
+        (``benchmarks/results/frontier/README.md``); the decision does not read it.
     """
 
     confidence: float = 0.9
     n_paths: int = 512
     n_joint: int = 200
+    horizons: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("n_paths", "n_joint"):
@@ -64,6 +70,13 @@ class PathSampling:
         c = self.confidence
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not (0.0 < c < 1.0):
             raise ValueError(f"confidence must be a number in (0, 1), got {c!r}")
+        if not isinstance(self.horizons, tuple) or not all(
+            isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1
+            for h in self.horizons
+        ):
+            raise ValueError(f"horizons must be a tuple of integers >= 1, got {self.horizons!r}")
+        if self.horizons and self.n_paths < 2:
+            raise ValueError("horizons need n_paths >= 2 (half selects, half estimates)")
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,8 @@ class ProbabilisticRegret:
     n_paths: int
     #: other quantiles of the same paths, so a replay can read any confidence level off one check
     quantiles: tuple[tuple[float, float], ...] = ()
+    #: (h, expected improvement of the h most promising candidates), see PathSampling.horizons
+    horizons: tuple[tuple[int, float], ...] = ()
 
 
 def _sample(
@@ -94,6 +109,24 @@ def _sample(
             continue
     values, vectors = np.linalg.eigh(cov)
     return mean[:, None] + (vectors * np.sqrt(np.clip(values, 0.0, None))) @ z
+
+
+def horizon_improvements(
+    paths: np.ndarray, horizons: tuple[int, ...]
+) -> tuple[tuple[int, float], ...]:
+    """``E[max(0, f(x_hat) - min over S_h of f)]`` for each ``h``, from joint paths whose
+    first row is ``x_hat``. ``S_h`` are the ``h`` candidates of largest expected
+    improvement, ranked on the first half of the paths and scored on the second half:
+    ranking and scoring on the same paths would pick the candidates whose paths happened
+    to dip, and overstate the gain (most of all at ``h = 1``, the maximum of 200 noisy
+    means)."""
+    if not horizons:
+        return ()
+    gain = np.maximum(paths[:1] - paths[1:], 0.0)  # candidates x paths
+    half = paths.shape[1] // 2
+    order = np.argsort(-gain[:, :half].mean(axis=1), kind="stable")
+    held_out = gain[:, half:]
+    return tuple((h, float(held_out[order[:h]].max(axis=0).mean())) for h in horizons)
 
 
 def probabilistic_regret(
@@ -160,4 +193,5 @@ def probabilistic_regret(
         n_candidates=len(points) - 1,
         n_paths=sampling.n_paths,
         quantiles=quantiles,
+        horizons=horizon_improvements(paths, sampling.horizons),
     )

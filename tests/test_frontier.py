@@ -396,3 +396,44 @@ def test_refit_agreement_tables_on_hand_made_stops():
     assert front.loc[(1.1, 0.005), "rtc"] == pytest.approx(0.45)
     assert front.loc[(1.1, 0.02), "rtc"] == pytest.approx(0.72)
     assert front.loc[(1.0, 0.0025), "error_scale"] == 0.5
+
+
+def test_horizon_candidates_read_their_own_statistic_off_the_trace():
+    """``cand_horizon<h>`` fires where the expected improvement of the h most promising
+    candidates falls below c x the error, or on the default patience, and not on the regret."""
+    err = 0.01
+    trace = [
+        {
+            "n": 20,
+            "improvement_h1": 3 * err,
+            "improvement_h8": 9 * err,
+            "improvement_h64": 10 * err,
+        },
+        {
+            "n": 21,
+            "improvement_h1": 0.5 * err,
+            "improvement_h8": 4 * err,
+            "improvement_h64": 5 * err,
+        },
+        {
+            "n": 22,
+            "improvement_h1": 0.1 * err,
+            "improvement_h8": 2 * err,
+            "improvement_h64": 0.4 * err,
+        },
+    ]
+    for r in trace:
+        r.update(
+            expected_regret=1e-9, regret_bound=1e-9, stat_error=err, trials_without_improvement=0
+        )
+    stops = sweeps.traced_from_trace("frontier_horizon", trace, last=30)
+    assert set(stops) == set(sweeps.traced_method_names("frontier_horizon"))
+    assert stops["cand_horizon1_1"][:2] == (21, True)
+    assert stops["cand_horizon64_1"][:2] == (22, True)
+    assert stops["cand_horizon8_1"][:2] == (30, False)
+    assert stops["cand_horizon8_4"][:2] == (22, True)  # 2 < 4 at n = 22; 4 < 4 is false at 21
+    trace[0]["trials_without_improvement"] = 120  # the default patience
+    assert sweeps.traced_from_trace("frontier_horizon", trace, last=30)["cand_horizon8_1"][:2] == (
+        20,
+        True,
+    )

@@ -7,7 +7,7 @@ import pytest
 from syne_tune.config_space import uniform
 
 from syne_autoterm import AutoTermination, DomainSearch, Evidence, PathSampling
-from syne_autoterm.probabilistic import probabilistic_regret
+from syne_autoterm.probabilistic import horizon_improvements, probabilistic_regret
 from syne_autoterm.regret import PosteriorError
 
 SEARCH = DomainSearch(n_candidates=50, n_starts=2, n_rounds=2, n_samples=8)
@@ -99,11 +99,53 @@ def test_a_broken_joint_posterior_raises_instead_of_returning_a_small_bound():
         {"n_paths": 2.5},
         {"n_joint": None},
         {"n_joint": True},
+        {"horizons": [1, 8]},
+        {"horizons": (0,)},
+        {"horizons": (1.5,)},
+        {"horizons": (True,)},
+        {"horizons": (1,), "n_paths": 1},
     ],
 )
 def test_path_sampling_rejects_settings_that_cannot_work(kwargs):
     with pytest.raises(ValueError):
         PathSampling(**kwargs)
+
+
+def test_horizon_improvement_counts_the_h_best_candidates():
+    # row 0 is x_hat; candidate 1 beats it by 1 on every path, candidate 2 by 3 on the
+    # odd paths only (expected 1.5 alone), candidate 3 never
+    paths = np.zeros((4, 8))
+    paths[1] = -1.0
+    paths[2, 1::2] = -3.0
+    assert horizon_improvements(paths, ()) == ()
+    (h1, v1), (h2, v2), (h3, v3) = horizon_improvements(paths, (1, 2, 3))
+    assert (h1, h2, h3) == (1, 2, 3)
+    assert v1 == pytest.approx(1.5)  # candidate 2 alone
+    assert v2 == pytest.approx(2.0) == v3  # the better of the two on each path: 1 or 3
+
+
+def test_horizon_improvement_is_scored_on_paths_it_was_not_ranked_on():
+    # candidate 1 dips by 5 on the first half of the paths only: ranked first, but scored
+    # on the second half it gains nothing; the steady candidate 2 is what h = 2 adds
+    paths = np.zeros((3, 10))
+    paths[1, :5] = -5.0
+    paths[2] = -0.5
+    (_, one), (_, two) = horizon_improvements(paths, (1, 2))
+    assert one == pytest.approx(0.0)
+    assert two == pytest.approx(0.5)
+
+
+def test_the_rule_reports_horizons_without_changing_its_decision():
+    ev = _trajectory(60, fold_sd=0.002)
+    plain = _rule().check(ev)
+    with_h = _rule(path_sampling=PathSampling(horizons=(1, 64))).check(ev)
+    assert "improvement_h1" not in plain
+    assert 0.0 <= with_h["improvement_h1"] <= with_h["improvement_h64"]
+    # the expected improvement of a few candidates is at most the regret over all of them
+    # (up to the Monte Carlo error of estimating on half the paths)
+    assert with_h["improvement_h64"] <= 1.5 * with_h["expected_regret"] + 1e-12
+    same = ("stop", "regret_bound", "expected_regret", "stat_error", "threshold")
+    assert {k: with_h[k] for k in same} == {k: plain[k] for k in same}
 
 
 def test_bound_option_is_validated():

@@ -391,6 +391,7 @@ class AutoTermination(GPSteps, StoppingRule):
                 expected_regret=bound.expected,
                 confidence=self.path_sampling.confidence,
                 **{f"regret_q{q:g}": v for q, v in bound.quantiles},
+                **{f"improvement_h{h}": v for h, v in bound.horizons},
             )
         else:
             details.update(
