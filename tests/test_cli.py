@@ -78,6 +78,10 @@ def test_tune_then_explain_end_to_end(run_cli, tmp_path):
     assert (folder / "autoterm_decisions.png").exists()
     first_reason = next(line for line in out.splitlines() if line.startswith("Why it stopped"))
     assert first_reason in res2.stdout
+    # the name given to --name finds the run too (Syne Tune stored it as cli-test-<timestamp>)
+    res3 = run_cli(["explain", "cli-test"])
+    assert res3.returncode == 0, res3.stderr[-3000:]
+    assert first_reason in res3.stdout and folder.name in res3.stderr
 
 
 @pytest.mark.slow

@@ -333,7 +333,7 @@ def resume_from_args(args: argparse.Namespace, argv: Sequence[str]) -> tuple[Any
             "itself from its checkpoint when SageMaker restarts it; run --resume here instead"
         )
     tuner = load_run(
-        args.resume,
+        _local_run_name(args.resume),
         backend=_backend_given(argv),
         s3_prefix=getattr(args, "sm_s3_prefix", None),
         region_name=getattr(args, "sm_region", None),
@@ -342,6 +342,17 @@ def resume_from_args(args: argparse.Namespace, argv: Sequence[str]) -> tuple[Any
     start = time.perf_counter()
     tuner.run()
     return tuner, time.perf_counter() - start
+
+
+def _local_run_name(typed: str) -> str:
+    """The run folder ``typed`` means (see :mod:`syne_autoterm._run_names`); a name with
+    no local folder is kept as typed, for a remote run's S3 mirror."""
+    from .._run_names import resolve_run_name
+
+    resolved = resolve_run_name(typed)
+    if resolved.note:
+        print(resolved.note, file=sys.stderr)
+    return resolved.name
 
 
 def add_stop_arguments(parser: argparse.ArgumentParser) -> None:
@@ -360,12 +371,13 @@ def stop_from_args(args: argparse.Namespace, out: Any = None) -> int:
     """``syne-autoterm stop NAME``: leave stop markers; the tuner (now or on resume) obeys."""
     from .resume import request_stop
 
+    name = _local_run_name(args.name)
     where = request_stop(
-        args.name,
+        name,
         s3_prefix=args.sm_s3_prefix,
         region_name=args.sm_region,
         endpoint_url=args.sm_endpoint_url,
     )
     stream = out if out is not None else sys.stdout
-    stream.write(f"Stop requested for {args.name}: {', '.join(where)}\n")
+    stream.write(f"Stop requested for {name}: {', '.join(where)}\n")
     return 0
