@@ -60,6 +60,7 @@ from syne_autoterm import (
     DomainSearch,
     Evidence,
     EvidenceError,
+    PathSampling,
     binomial_error,
     bootstrap_error,
     compare,
@@ -686,6 +687,26 @@ def test_bad_folds_of_other_trials_do_not_change_the_decision(table, data):
     )
     assert a["stop"] == b["stop"]
     assert a.get("regret_bound") == pytest.approx(b.get("regret_bound"), rel=1e-9)
+
+
+@generator(30)
+@given(table=tables(min_n=WARM + 2), data=st.data())
+def test_reported_horizons_do_not_change_the_decision(table, data):
+    """``PathSampling(horizons=...)`` adds numbers to the record and nothing else, also on
+    evidence with broken trials; the numbers are finite and grow with the horizon."""
+    if data.draw(st.booleans()):
+        row = table.rows[data.draw(st.sampled_from(range(len(table.rows))))]
+        row[data.draw(st.sampled_from(fold_keys(row)))] = data.draw(BAD)
+    ev = table.evidence()
+    plain = make_crit().check(ev)
+    sampling = PathSampling(horizons=(1, 4, 200))
+    record = make_crit(path_sampling=sampling).check(ev)
+    assert record["stop"] == plain["stop"]
+    assert record.get("regret_bound") == plain.get("regret_bound")
+    if "improvement_h1" in record:
+        values = [record[f"improvement_h{h}"] for h in sampling.horizons]
+        assert all(math.isfinite(v) and v >= 0 for v in values)
+        assert values == sorted(values)
 
 
 @generator(40)
