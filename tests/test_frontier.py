@@ -398,6 +398,35 @@ def test_refit_agreement_tables_on_hand_made_stops():
     assert front.loc[(1.0, 0.0025), "error_scale"] == 0.5
 
 
+def test_the_horizon_candidates_read_off_equal_the_rule_replayed_alone(tmp_path):
+    """``cand_horizon<h>_<c>`` is ``AutoTermination(bound="horizon")`` with that horizon."""
+    from syne_autoterm import PathSampling
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    df = pd.read_csv(ROOT / "benchmarks" / "paper_runs" / "openml-3892__XGB.csv.gz")
+    df[(df.seed == 0) & (df.step < 30)].to_csv(runs / "toy__XGB.csv.gz", index=False)
+    out = tmp_path / "out"
+    argv = [
+        "--runs",
+        str(runs),
+        "--out",
+        str(out),
+        "--methods",
+        "frontier_horizon",
+        "--no-progress",
+    ]
+    assert pr.main(argv) == 0
+    per_run = pd.read_csv(out / "per_run.csv")
+    path = runs / "toy__XGB.csv.gz"
+    for h, c in ((1, 0.5), (64, 2.0), (8, sweeps.ERROR_SCALES[0])):
+        # the rule alone samples the same paths: the horizons listed do not change them
+        sampling = PathSampling(horizons=(h, *sweeps.HORIZONS))
+        _assert_read_off_equals_a_replay(
+            per_run, f"cand_horizon{h}_{c:g}", path, c, bound="horizon", path_sampling=sampling
+        )
+
+
 def test_horizon_candidates_read_their_own_statistic_off_the_trace():
     """``cand_horizon<h>`` fires where the expected improvement of the h most promising
     candidates falls below c x the error, or on the default patience, and not on the regret."""

@@ -148,6 +148,16 @@ def test_the_rule_reports_horizons_without_changing_its_decision():
     assert {k: with_h[k] for k in same} == {k: plain[k] for k in same}
 
 
+def test_the_horizon_candidate_decides_on_its_own_statistic():
+    ev = _trajectory(60, fold_sd=0.002)
+    record = _rule(bound="horizon", path_sampling=PathSampling(horizons=(8, 64))).check(ev)
+    assert record["bound"] == "horizon"
+    assert record["regret_bound"] == record["improvement_h8"] <= record["improvement_h64"]
+    assert record["stop"] == (record["regret_bound"] < record["threshold"])
+    with pytest.raises(ValueError, match="horizons"):
+        AutoTermination("loss", bound="horizon")
+
+
 def test_bound_option_is_validated():
     with pytest.raises(ValueError):
         AutoTermination("loss", bound="ucb")

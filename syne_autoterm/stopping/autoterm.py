@@ -73,6 +73,9 @@ class AutoTermination(GPSteps, StoppingRule):
          a probabilistic regret bound in the spirit of Wilson (NeurIPS 2024);
        * ``"ucb_lcb"``: the paper's ``min_{top} ucb - min_{domain} lcb`` with
          ``beta_t = beta_scale * 2 log(d t^2 pi^2 / (6 delta))``;
+       * ``"horizon"`` (a candidate that lost, kept to run as it was replayed):
+         the expected improvement on ``x_hat`` of the ``h`` candidates most
+         likely to improve on it, ``h`` the first of ``path_sampling.horizons``;
 
     3. takes the statistical error of the current incumbent (see
        ``error_estimator``), recomputed at every check;

@@ -170,7 +170,7 @@ class GPSteps:
         rng: np.random.RandomState,
     ) -> Any:
         """The remaining-improvement bound of this check, in metric units."""
-        if self.bound in ("expected", "probabilistic"):
+        if self.bound in ("expected", "probabilistic", "horizon"):
             res = probabilistic_regret(
                 posterior,
                 features,
@@ -180,6 +180,8 @@ class GPSteps:
                 self.path_sampling,
                 rng,
             )
+            if self.bound == "horizon":  # validated: at least one horizon
+                return replace(res, value=res.horizons[0][1])
             return replace(res, value=res.expected) if self.bound == "expected" else res
         return regret_bound(
             posterior, features, beta, encoder.random, encoder.snap, self.domain_search, rng
