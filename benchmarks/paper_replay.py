@@ -623,7 +623,7 @@ def _ours_rows(
     if group in sweeps.TRACED_CANDIDATES:
         results = sweeps.traced_from_trace(group, trace, last)
     else:
-        results = sweeps.ours_from_trace(trace, last)
+        results = sweeps.ours_from_trace(trace, last, run.evidence.best_so_far())
     return [
         _row(run, name, n_stop, fired, history)
         for name, (n_stop, fired, history) in results.items()

@@ -236,6 +236,17 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
     assert min(sweeps.ERROR_SCALES) < 1e-3
     for c in (min(sweeps.ERROR_SCALES), 0.8409, 32.0):
         _assert_read_off_equals_a_replay(per_run, f"autoterm_x{c:g}", runs / "toy__RF.csv.gz", c)
+    # the relative-cap candidate reads the incumbent's value off the run: it equals the
+    # rule with relative_tolerance replayed alone, where the cap binds and where it does not
+    stops = set()
+    for rho in sweeps.RELATIVE_CAPS:
+        for c in (0.25, 2.0, 32.0):
+            method = f"cand_relcap{rho:g}_{c:g}"
+            _assert_read_off_equals_a_replay(
+                per_run, method, runs / "toy__RF.csv.gz", c, relative_tolerance=rho
+            )
+            stops.add(int(per_run[per_run.method == method].n_stop.iloc[0]))
+    assert len(stops) > 1  # the settings do not all stop at one check
 
 
 def _assert_read_off_equals_a_replay(per_run, method, path, error_scale, **options):
@@ -466,3 +477,40 @@ def test_horizon_candidates_read_their_own_statistic_off_the_trace():
         20,
         True,
     )
+
+
+def test_family_margins_on_a_hand_made_frontier(tmp_path):
+    """A candidate's margin is its RTC minus the best competitor's in each cell; the worst
+    and the mean are taken over the cells, in-sample and leaving datasets out."""
+    from benchmarks import family_margins as fm
+
+    rows = []
+    for budget, (ours, cand, conv, plateau) in {
+        0.005: (0.30, 0.20, 0.25, 0.10),
+        0.01: (0.40, 0.50, 0.45, 0.48),
+    }.items():
+        for family, role, rtc in (
+            ("ours", "ours", ours),
+            ("cand_x", "candidate", cand),
+            ("conv", "competitor", conv),
+            ("plateau", "competitor", plateau),
+            ("oracle_val", "reference", 0.9),
+        ):
+            rows.append(
+                {
+                    "model": "RF",
+                    "budget": budget,
+                    "family": family,
+                    "role": role,
+                    "rtc": rtc,
+                    "ryc": -budget / 2,
+                }
+            )
+    table = pd.DataFrame(rows)
+    m = fm.family_margins(table, "cand_x").set_index("budget")
+    assert m.margin.round(3).to_dict() == {0.005: -0.05, 0.01: 0.02}
+    assert m.best_other_family.to_dict() == {0.005: "conv", 0.01: "plateau"}
+    table.to_csv(tmp_path / "x_frontier.csv", index=False)
+    out = fm.summary(tmp_path / "x", ["ours", "cand_x", "missing"]).set_index("family")
+    assert out.loc["ours", "worst_margin"] == -0.08 and out.loc["ours", "mean_margin"] == -0.015
+    assert out.loc["cand_x", "worst_at"] == "RF L=0.005" and "missing" not in out.index

@@ -158,6 +158,33 @@ def test_the_horizon_candidate_decides_on_its_own_statistic():
         AutoTermination("loss", bound="horizon")
 
 
+def test_a_relative_tolerance_caps_the_tolerated_error():
+    ev = _trajectory(60, fold_sd=0.05)  # error 0.024 against an incumbent of 0.199
+    plain = _rule().check(ev)
+    assert plain["stop"]
+    strict = _rule(relative_tolerance=1e-4).check(ev)  # cap 2e-5, below the regret
+    assert not strict["stop"] and strict["relative_cap"] == pytest.approx(
+        1e-4 * abs(strict["incumbent_value"])
+    )
+    assert strict["threshold"] < strict["regret_bound"] < plain["threshold"]
+    loose = _rule(relative_tolerance=0.5).check(ev)  # cap above the error: no change
+    assert loose["stop"] and loose["threshold"] == plain["threshold"]
+    for rule, record in ((_rule(relative_tolerance=1e-4), strict), (_rule(), plain)):
+        assert rule.stops_on(record) == record["stop"]
+
+
+def test_a_relative_tolerance_never_stops_on_an_incumbent_of_zero():
+    # a loss whose best value is exactly 0: no share of it can be tolerated
+    ev = _trajectory(60, fold_sd=0.05)
+    values = np.asarray(ev.values, float)
+    shift = values.min()
+    zero = Evidence(ev.trial_ids, ev.configs, values - shift, tuple(f - shift for f in ev.folds))
+    record = _rule(relative_tolerance=0.02, patience=None).check(zero)
+    assert record["relative_cap"] == 0.0 and not record["stop"], record["reason"]
+    with pytest.raises(ValueError):
+        AutoTermination("loss", relative_tolerance=0.0)
+
+
 def test_bound_option_is_validated():
     with pytest.raises(ValueError):
         AutoTermination("loss", bound="ucb")

@@ -30,6 +30,7 @@ from .settings import (
     DEFAULT_REFIT_GROWTH,
     AutoTerminationSettings,
     error_scale_from_decay,
+    relative_cap,
     stops_on_record,
 )
 
@@ -49,6 +50,7 @@ _LEGACY_DEFAULTS: dict[str, Any] = {
     "bound": "ucb_lcb",
     "patience": None,
     "refit_growth": DEFAULT_REFIT_GROWTH,
+    "relative_tolerance": None,
 }
 
 
@@ -301,7 +303,9 @@ class AutoTermination(GPSteps, StoppingRule):
     def stops_on(self, record: Mapping[str, Any], error_scale: float | None = None) -> bool:
         """Whether this rule, at ``error_scale`` (default its own), stops on ``record``'s check."""
         scale = self.error_scale if error_scale is None else error_scale
-        return stops_on_record(record, scale, self.patience, self.threshold)
+        return stops_on_record(
+            record, scale, self.patience, self.threshold, self.relative_tolerance
+        )
 
     # ------------------------------------------------------------ the rule
     def decide(self, evidence: Evidence) -> Decision:
@@ -368,7 +372,12 @@ class AutoTermination(GPSteps, StoppingRule):
             stat_error, limit = None, self.threshold
         else:
             stat_error = self._incumbent_error(evidence, inc, audit, check)
-            limit = self.error_scale * stat_error
+            tolerated = stat_error
+            if self.relative_tolerance is not None:
+                cap = relative_cap(check.details.get("incumbent_value"), self.relative_tolerance)
+                check.details["relative_cap"] = cap
+                tolerated = min(stat_error, cap)
+            limit = self.error_scale * tolerated
             if not math.isfinite(limit):
                 check.problem("error-overflow", f"error_scale * error = {limit}: not stopping")
                 raise Continue("statistical error threshold is not finite")
@@ -407,6 +416,10 @@ class AutoTermination(GPSteps, StoppingRule):
             f"the fixed threshold {limit:.4g}"
             if stat_error is None
             else f"{self.error_scale:.4g} x statistical error {stat_error:.4g}"
+            if limit >= self.error_scale * stat_error
+            else f"{self.error_scale:.4g} x {self.relative_tolerance:g} x the incumbent's "
+            f"value {details.get('incumbent_value', float('nan')):.4g} (below its statistical "
+            f"error {stat_error:.4g})"
         )
         n = len(evidence)
         since = trials_without_improvement(n, inc, self.warm_up)
