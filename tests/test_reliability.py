@@ -268,9 +268,11 @@ def test_incumbent_with_bad_fold_values_never_stops(table, data):
     chosen = data.draw(st.lists(st.sampled_from(keys), min_size=1, max_size=len(keys), unique=True))
     for key in chosen:
         inc[key] = data.draw(BAD)
-    run_case("bad-fold-values", "incumbent-bad-fold-value", make_crit(), table.evidence(), True)
+    options = data.draw(st.sampled_from([{}, {"relative_tolerance": 0.02}]))
+    crit = make_crit(**options)
+    run_case("bad-fold-values", "incumbent-bad-fold-value", crit, table.evidence(), True)
     if data.draw(st.booleans()):
-        clean_twin("bad-fold-values", {}, clean)
+        clean_twin("bad-fold-values", options, clean)
 
 
 @generator(40)
@@ -660,9 +662,9 @@ def test_bad_values_in_other_trials_do_not_crash(table, data):
             for key in keys:
                 del row[key]
     gp_noise = data.draw(st.sampled_from(["learned", "folds"]))
-    run_case(
-        "others-bad", "other-trials-bad", make_crit(gp_noise=gp_noise), table.evidence(), False
-    )
+    relative_tolerance = data.draw(st.sampled_from([None, 0.02]))
+    crit = make_crit(gp_noise=gp_noise, relative_tolerance=relative_tolerance)
+    run_case("others-bad", "other-trials-bad", crit, table.evidence(), False)
 
 
 @generator(40)
