@@ -514,3 +514,28 @@ def test_family_margins_on_a_hand_made_frontier(tmp_path):
     out = fm.summary(tmp_path / "x", ["ours", "cand_x", "missing"]).set_index("family")
     assert out.loc["ours", "worst_margin"] == -0.08 and out.loc["ours", "mean_margin"] == -0.015
     assert out.loc["cand_x", "worst_at"] == "RF L=0.005" and "missing" not in out.index
+
+
+def test_nested_choice_picks_the_constant_on_the_training_folds_only():
+    """Variant "0.02" saves more than ours everywhere except on dataset d0, where it loses
+    1 % of test error: the fold that holds d0 out chooses it (and is hurt), the others
+    hold d0 in training and keep ours at the small budgets."""
+    from benchmarks import nested_choice as nc
+
+    rows = []
+    for d in range(5):
+        for seed in range(2):
+            for c in (1.0, 2.0):
+                rows.append(("none", f"d{d}", seed, c, 0.1 * c, -0.0001))
+                loss = -0.05 if d == 0 else -0.0001
+                rows.append(("0.02", f"d{d}", seed, c, 0.2 * c, loss))
+    df = pd.DataFrame(rows, columns=["variant", "dataset", "seed", "knob", "rtc", "ryc"])
+    df = nc.assign_folds(df.assign(model="RF", run_set="paper"))
+    result, choices = nc.nested(df)
+    chosen = dict(zip(choices.fold, choices.chosen))
+    assert chosen[0] == "0.02"  # d0 held out: the training folds never see its loss
+    assert all(chosen[f] == "none" for f in range(1, 5))  # d0's -0.05 / 2 runs sinks "0.02"
+    at = result.set_index(["budget", "variant"])
+    assert at.loc[(0.005, "none"), "rtc"] == pytest.approx(0.2)
+    # nested: the fold holding d0 out scores "0.02" at knob 2 on d0 (RTC 0.4, RYC -0.05)
+    assert at.loc[(0.005, "nested"), "ryc"] == pytest.approx((-0.05 * 2 + -0.0001 * 8) / 10)
