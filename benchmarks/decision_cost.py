@@ -106,10 +106,22 @@ def make_methods(space: dict) -> dict:
             "loss", "min", "fold_", config_space=space, posterior="sklearn", refit_growth=1.0
         ),
         "paper_bound_botorch": lambda: AutoTermination(
-            "loss", "min", "fold_", config_space=space, posterior="botorch", bound="ucb_lcb"
+            "loss",
+            "min",
+            "fold_",
+            config_space=space,
+            posterior="botorch",
+            bound="ucb_lcb",
+            relative_tolerance=None,
         ),
         "paper_bound_sklearn": lambda: AutoTermination(
-            "loss", "min", "fold_", config_space=space, posterior="sklearn", bound="ucb_lcb"
+            "loss",
+            "min",
+            "fold_",
+            config_space=space,
+            posterior="sklearn",
+            bound="ucb_lcb",
+            relative_tolerance=None,
         ),
         # a threshold it never reaches: the cost of a decision does not depend on it
         "synetune_atc": lambda: SyneTuneATC(1e-12, config_space=space),

@@ -92,7 +92,8 @@ SYNETUNE_THRESHOLDS = (0.01, 0.001)
 # The paper's rule has no patience: without ``patience=None`` these rows took the
 # default's (120 trials without improvement) and stopped runs the paper's bound never
 # stopped (aa-openml405 XGB seed 0: at 140 at every decay, against 199).
-_PAPER_RULE = {"bound": "ucb_lcb", "patience": None}
+# Nor a relative tolerance (explicit, should the default ever get one).
+_PAPER_RULE = {"bound": "ucb_lcb", "patience": None, "relative_tolerance": None}
 AUTOTERM_VARIANTS = {
     "autoterm": {"posterior": "sklearn", "gp_noise": "learned", **_PAPER_RULE},
     "autoterm_foldnoise": {"posterior": "sklearn", "gp_noise": "folds", **_PAPER_RULE},

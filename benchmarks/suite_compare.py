@@ -68,6 +68,7 @@ ONLINE_CRITERION = {
     "seed": 0,
     "bound": "ucb_lcb",
     "patience": None,
+    "relative_tolerance": None,
     "error_scale": 1.0,
 }
 

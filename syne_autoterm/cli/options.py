@@ -61,6 +61,7 @@ def _make_rule(args: argparse.Namespace, scheduler: Any, metric: str):
             seed=args.seed,
             bound=args.bound,
             patience=args.patience or None,
+            relative_tolerance=getattr(args, "relative_tolerance", 0.0) or None,
             **common,
         )
     if args.stopping_rule in CLI_RULES:
@@ -86,6 +87,14 @@ def check_tune_args(args: argparse.Namespace) -> None:
         ("--seed", lambda: check_int("--seed", args.seed, 0, MAX_SEED)),
         ("--error-scale", lambda: check_float("--error-scale", args.error_scale, positive=True)),
         ("--patience", lambda: check_int("--patience", args.patience, 0)),
+        (
+            "--relative-tolerance",
+            lambda: check_float(
+                "--relative-tolerance",
+                getattr(args, "relative_tolerance", 0.0),
+                nonnegative=True,
+            ),
+        ),
         (
             "--max-wallclock",
             lambda: check_float("--max-wallclock", args.max_wallclock, nonnegative=True),

@@ -75,6 +75,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="AutoTermination: also stop after this many trials without "
         f"improvement (default {DEFAULT_PATIENCE}; 0 for never)",
     )
+    tune.add_argument(
+        "--relative-tolerance",
+        type=float,
+        default=0.0,
+        help="AutoTermination: cap the tolerated error at this share of the "
+        "incumbent's value, e.g. 0.02 (default 0: no cap; for losses with a natural "
+        "zero, see benchmarks/results/frontier/README.md)",
+    )
     tune.add_argument("--warm-up", type=int, default=20, help="no stop before this many trials")
     tune.add_argument(
         "--rule-param", type=float, default=None, help="conv: k; ei/pi: threshold; plateau: std"

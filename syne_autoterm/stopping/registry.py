@@ -144,7 +144,12 @@ def default_rules(
         rules["autoterm"] = make_rule("autoterm", **auto)
         for decay in decays:
             rules[f"autoterm_{decay}"] = make_rule(
-                "autoterm", error_scale_from_decay(decay), bound="ucb_lcb", patience=None, **auto
+                "autoterm",
+                error_scale_from_decay(decay),
+                bound="ucb_lcb",
+                patience=None,
+                relative_tolerance=None,
+                **auto,
             )
     for k in conv_ks:
         rules[f"conv_{k}"] = make_rule("conv", k, **common)
