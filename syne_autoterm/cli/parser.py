@@ -48,8 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=SEARCHERS,
         help="default botorch (Syne Tune's BOTorch); aligned_botorch: the same GP search "
         "with (config, value) pairs aligned by trial id and a learned noise (opt-in: on 6 "
-        "suite tables x 3 seeds, 4 workers, lower validation regret than BOTorch but not "
-        "lower test error; benchmarks/results/searcher_compare)",
+        "suite tables x 10 seeds, 4 workers, lower validation regret than BOTorch, not "
+        "lower test error, 1.8x slower suggestions; benchmarks/results/searcher_compare)",
     )
     tune.add_argument("--stopping-rule", default="autoterm", choices=RULES)
     tune.add_argument(
