@@ -199,17 +199,10 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
     (``stat_error_pool``, added by :func:`run_ours`).
     """
     from syne_autoterm.probabilistic import REPORTED_QUANTILES
+    from syne_autoterm.stopping.settings import stops_on_record
 
     def below(stat: str, error: str = "stat_error", with_patience: bool = False):
-        def fires(r: Mapping[str, Any], c: float) -> bool:
-            if with_patience and (r.get("trials_without_improvement") or 0) >= patience:
-                return True
-            ratio = _ratio(r.get(stat), r.get(error))
-            return ratio is not None and ratio < c
-
-        return fires
-
-    from syne_autoterm.stopping.settings import stops_on_record
+        return _below(stat, patience if with_patience else None, error)
 
     def guarded(min_trials: int = 0, min_quiet: int = 0):
         """Ours, but the bound may stop only from ``min_trials`` completed trials on, and
@@ -228,22 +221,13 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
     def relative_cap(rho: float):
         """Ours, but the tolerated regret is at most ``rho`` x the incumbent's own value:
         stop only when the remaining gain is within the noise *and* a small share of the
-        metric. On the suite's small tables the CV error is 10-25 % of the error rate
-        itself (breast_cancer RF: 0.0094 of 0.040), so a gain "within the noise" is still
-        a large relative change of test error; on the authors' runs it is 1-5 %. Needs
-        ``incumbent_value`` (:func:`ours_from_trace` with ``incumbent``); a loss-like
-        metric (a natural zero), as every run here has."""
-
-        def fires(r: Mapping[str, Any], c: float) -> bool:
-            if (r.get("trials_without_improvement") or 0) >= patience:
-                return True
-            error, value = r.get("stat_error"), r.get("incumbent_value")
-            if _finite(value) and _finite(error):
-                error = min(error, rho * abs(value))
-            ratio = _ratio(r.get("expected_regret"), error)
-            return ratio is not None and ratio < c
-
-        return fires
+        metric (``AutoTermination(relative_tolerance=rho)``). On the suite's small tables
+        the CV error is 10-25 % of the error rate itself (breast_cancer RF: 0.0094 of
+        0.040), so a gain "within the noise" is still a large relative change of test
+        error; on the authors' runs it is 1-5 %. Reads ``incumbent_value``, which
+        :func:`ours_from_trace` adds; a loss-like metric (a natural zero), as every run
+        here has."""
+        return lambda r, c: stops_on_record(r, c, patience, relative_tolerance=rho)
 
     def linked(exponent: float, reference: float = 0.8409):
         """One knob for both signals: the patience shrinks as the scale grows,
@@ -268,6 +252,21 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
     for q in REPORTED_QUANTILES:
         stats[f"cand_prbq{q:g}"] = below(f"regret_q{q:g}")
     return stats
+
+
+def _below(
+    stat: str, patience: int | None, error: str = "stat_error"
+) -> Callable[[Mapping[str, Any], float], bool]:
+    """Fires when ``stat / error < c``, or after ``patience`` trials without improvement
+    (None: never for that reason)."""
+
+    def fires(r: Mapping[str, Any], c: float) -> bool:
+        if patience is not None and (r.get("trials_without_improvement") or 0) >= patience:
+            return True
+        ratio = _ratio(r.get(stat), r.get(error))
+        return ratio is not None and ratio < c
+
+    return fires
 
 
 def _ratio(bound: Any, error: Any) -> float | None:
@@ -386,7 +385,7 @@ def trace_fields(group: str) -> tuple[str, ...]:
 
 
 def ours_from_trace(
-    trace: list[Mapping[str, Any]], last: int, incumbent: np.ndarray | None = None
+    trace: list[Mapping[str, Any]], last: int, incumbent: np.ndarray
 ) -> dict[str, tuple[int, bool, tuple]]:
     """Ours over :data:`ERROR_SCALES` and the candidate statistics, read off the trace of
     :func:`run_ours`. The traced replay never fires (scale 1e-12, no patience), so a
@@ -395,8 +394,7 @@ def ours_from_trace(
     relative-cap candidates read; the cached trace does not hold it."""
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE
 
-    if incumbent is not None:
-        trace = [{**r, "incumbent_value": float(incumbent[int(r["n"]) - 1])} for r in trace]
+    trace = [{**r, "incumbent_value": float(incumbent[int(r["n"]) - 1])} for r in trace]
     return _read_families(_trace_replay(trace, last), _ours_statistics(DEFAULT_PATIENCE))
 
 
@@ -430,16 +428,7 @@ def _traced_families(
     if not fields:
         return {family: lambda r, c: stops_on_record(r, c, patience)}
 
-    def horizon(field: str) -> Callable[[Mapping[str, Any], float], bool]:
-        def fires(r: Mapping[str, Any], c: float) -> bool:
-            if (r.get("trials_without_improvement") or 0) >= patience:
-                return True
-            ratio = _ratio(r.get(field), r.get("stat_error"))
-            return ratio is not None and ratio < c
-
-        return fires
-
-    return {f"{family}{f[len('improvement_h') :]}": horizon(f) for f in fields}
+    return {f"{family}{f[len('improvement_h') :]}": _below(f, patience) for f in fields}
 
 
 def traced_method_names(group: str) -> list[str]:
