@@ -10,6 +10,7 @@ the name a user remembers and types into ``explain``, ``compare``, ``stop`` or
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,3 +65,12 @@ def resolve_run_name(typed: str, root: Path | None = None) -> ResolvedName:
         return ResolvedName(typed)
     # the timestamp sorts chronologically: the last is the newest
     return ResolvedName(matches[-1], matches=len(matches), typed=typed)
+
+
+def run_name_as_meant(typed: str) -> str:
+    """The folder name :func:`resolve_run_name` finds, saying on stderr which run a typed
+    prefix was taken to mean (every command that takes a run name reports it alike)."""
+    resolved = resolve_run_name(typed)
+    if resolved.note:
+        print(resolved.note, file=sys.stderr)
+    return resolved.name

@@ -27,6 +27,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from .._run_names import run_name_as_meant
+
 if TYPE_CHECKING:
     from .spec import SessionSettings, TrainingJobSpec
 
@@ -333,7 +335,7 @@ def resume_from_args(args: argparse.Namespace, argv: Sequence[str]) -> tuple[Any
             "itself from its checkpoint when SageMaker restarts it; run --resume here instead"
         )
     tuner = load_run(
-        _local_run_name(args.resume),
+        run_name_as_meant(args.resume),  # kept as typed without a local folder (S3)
         backend=_backend_given(argv),
         s3_prefix=getattr(args, "sm_s3_prefix", None),
         region_name=getattr(args, "sm_region", None),
@@ -342,17 +344,6 @@ def resume_from_args(args: argparse.Namespace, argv: Sequence[str]) -> tuple[Any
     start = time.perf_counter()
     tuner.run()
     return tuner, time.perf_counter() - start
-
-
-def _local_run_name(typed: str) -> str:
-    """The run folder ``typed`` means (see :mod:`syne_autoterm._run_names`); a name with
-    no local folder is kept as typed, for a remote run's S3 mirror."""
-    from .._run_names import resolve_run_name
-
-    resolved = resolve_run_name(typed)
-    if resolved.note:
-        print(resolved.note, file=sys.stderr)
-    return resolved.name
 
 
 def add_stop_arguments(parser: argparse.ArgumentParser) -> None:
@@ -371,7 +362,7 @@ def stop_from_args(args: argparse.Namespace, out: Any = None) -> int:
     """``syne-autoterm stop NAME``: leave stop markers; the tuner (now or on resume) obeys."""
     from .resume import request_stop
 
-    name = _local_run_name(args.name)
+    name = run_name_as_meant(args.name)  # kept as typed without a local folder (S3)
     where = request_stop(
         name,
         s3_prefix=args.sm_s3_prefix,

@@ -6,21 +6,11 @@ both must fail in one line when it is missing or its metadata is unusable.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from .._run_names import resolve_run_name
+from .._run_names import run_name_as_meant
 from .common import CliError
-
-
-def _experiment_name(arg: str) -> str:
-    """Accept a name under $SYNETUNE_FOLDER, the name given to ``tune --name`` (the
-    newest run stored under it), or a path to an experiment folder."""
-    resolved = resolve_run_name(arg)
-    if resolved.note:
-        print(resolved.note, file=sys.stderr)
-    return resolved.name
 
 
 def _load_experiment_or_fail(arg: str) -> tuple[str, Any]:
@@ -28,7 +18,7 @@ def _load_experiment_or_fail(arg: str) -> tuple[str, Any]:
     from syne_tune.experiments import load_experiment
     from syne_tune.util import experiment_path
 
-    name = _experiment_name(arg)
+    name = run_name_as_meant(arg)  # a --name, a folder name or a path
     if not experiment_path(tuner_name=name).is_dir():
         raise CliError(f"no experiment named {arg!r} in {experiment_path()}")
     try:
