@@ -4,7 +4,7 @@ Why: ``frontier.py --check`` judges ours only; a candidate is compared with ours
 same question by reading the frontier tables ``frontier.py`` wrote, in-sample
 (``<prefix>_frontier.csv``) and leaving datasets out (``<prefix>_leave_out.csv``).
 A margin is the family's best RTC within the budget minus the best competitor's, per
-model and budget L; the worst one is what ``--check`` looks at.
+model and budget L (``frontier.margins``); the worst one is what ``--check`` looks at.
 
     python -m benchmarks.family_margins benchmarks/results/frontier/paper \\
         benchmarks/results/frontier/suite --families ours cand_relcap0.02
@@ -18,31 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-
-def family_margins(table: pd.DataFrame, family: str) -> pd.DataFrame:
-    """Per (model, budget): the family's RTC and RYC, the best competitor's RTC, the margin.
-
-    ``table`` has the columns of ``frontier.py``'s outputs: model, budget, family, role,
-    rtc, ryc (a family with no setting within a budget has RTC 0 there)."""
-    rows = []
-    for (model, budget), cell in table.groupby(["model", "budget"], sort=True):
-        competitors = cell[cell.role == "competitor"]
-        mine = cell[cell.family == family]
-        if competitors.empty or mine.empty:
-            continue
-        best = competitors.loc[competitors.rtc.idxmax()]
-        rows.append(
-            {
-                "model": model,
-                "budget": budget,
-                "rtc": float(mine.rtc.iloc[0]),
-                "ryc": float(mine.ryc.iloc[0]),
-                "best_other": float(best.rtc),
-                "best_other_family": best.family,
-                "margin": float(mine.rtc.iloc[0]) - float(best.rtc),
-            }
-        )
-    return pd.DataFrame(rows)
+from benchmarks.frontier import margins
 
 
 def summary(prefix: Path, families: Sequence[str]) -> pd.DataFrame:
@@ -54,7 +30,7 @@ def summary(prefix: Path, families: Sequence[str]) -> pd.DataFrame:
             continue
         table = pd.read_csv(path)
         for family in families:
-            m = family_margins(table, family)
+            m = margins(table, family)
             if m.empty:
                 continue
             worst = m.loc[m.margin.idxmin()]

@@ -106,8 +106,9 @@ def load_summaries(paths: Sequence[str | Path]) -> pd.DataFrame:
     return df.assign(role=df.family.map(role_of)).reset_index(drop=True)
 
 
-def _best_under(rows: pd.DataFrame, column: str, limit: float, at_least: bool) -> pd.Series | None:
-    """The row of highest mean RTC among those whose ``column`` satisfies the budget."""
+def best_under(rows: pd.DataFrame, column: str, limit: float, at_least: bool) -> pd.Series | None:
+    """The row of highest mean RTC among those whose ``column`` satisfies the budget
+    (the frontier's choice of a setting, in-sample and in each leave-out fold)."""
     ok = rows[column] >= limit if at_least else rows[column] <= limit
     ok &= rows.rtc.notna()
     if not ok.any():
@@ -123,9 +124,9 @@ def frontier_table(summary: pd.DataFrame, harm: bool = False) -> pd.DataFrame:
     for (model, family), rows in summary.groupby(["model", "family"], sort=True):
         for b in budgets:
             best = (
-                _best_under(rows, HARM_COLUMN, b, at_least=False)
+                best_under(rows, HARM_COLUMN, b, at_least=False)
                 if harm
-                else _best_under(rows, "ryc", -b, at_least=True)
+                else best_under(rows, "ryc", -b, at_least=True)
             )
             rec = {
                 "model": model,
@@ -151,11 +152,13 @@ def frontier_table(summary: pd.DataFrame, harm: bool = False) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def margins(table: pd.DataFrame) -> pd.DataFrame:
-    """Per model and budget: ours, the best competitor family, and the margin between them."""
+def margins(table: pd.DataFrame, family: str = OURS) -> pd.DataFrame:
+    """Per model and budget: ours (or another ``family``, in the ``ours*`` columns), the
+    best competitor family, and the margin between them; from a frontier table or a
+    leave-out table (which names no methods)."""
     rows = []
     for (model, budget), g in table.groupby(["model", "budget"], sort=True):
-        ours = g[g.role == OURS]
+        ours = g[g.family == family]
         comp = g[g.role == "competitor"].sort_values("rtc", ascending=False)
         if ours.empty or comp.empty:
             continue
@@ -165,11 +168,11 @@ def margins(table: pd.DataFrame) -> pd.DataFrame:
                 "model": model,
                 "budget": budget,
                 "ours": o.rtc,
-                "ours_method": o.method,
+                "ours_method": o.get("method"),
                 "ours_ryc": o.ryc,
                 "best_other": c.rtc,
                 "best_other_family": c.family,
-                "best_other_method": c.method,
+                "best_other_method": c.get("method"),
                 "best_other_ryc": c.ryc,
                 "margin": o.rtc - c.rtc,
             }
@@ -252,7 +255,7 @@ def leave_out_table(per_run: pd.DataFrame, k: int = 5) -> pd.DataFrame:
                     train = fam[fam.fold != f].groupby("method")[["rtc", "ryc"]].mean()
                     if train.empty:
                         continue
-                    best = _best_under(train.reset_index(), "ryc", -budget, at_least=True)
+                    best = best_under(train.reset_index(), "ryc", -budget, at_least=True)
                     test = fam[fam.fold == f]
                     if best is None:
                         # nothing meets the budget in training: the family does not stop

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.frontier import best_under, dataset_folds
+
 BUDGETS = (0.0025, 0.005, 0.01, 0.02)
 FOLDS = 5
 #: variant name -> method-name pattern (the knob in group 1); ours is the variant "none"
@@ -46,22 +48,21 @@ def variant_rows(per_run: pd.DataFrame, variants: dict[str, str]) -> pd.DataFram
 
 
 def assign_folds(rows: pd.DataFrame, folds: int = FOLDS) -> pd.DataFrame:
-    """Fold of each dataset, per run set and model (sorted datasets, round robin)."""
+    """Fold of each dataset, per run set and model, as ``frontier.py`` deals them."""
     fold = {}
     for (run_set, model), g in rows.groupby(["run_set", "model"]):
-        for i, d in enumerate(sorted(g.dataset.unique())):
-            fold[(run_set, model, d)] = i % folds
+        for d, f in dataset_folds(g.dataset.unique(), folds).items():
+            fold[(run_set, model, d)] = f
     keys = zip(rows.run_set, rows.model, rows.dataset)
     return rows.assign(fold=[fold[k] for k in keys])
 
 
 def best_knob(train: pd.DataFrame, budget: float) -> tuple[float | None, float]:
-    """The knob of largest mean RTC with mean RYC >= -budget, and that RTC (0 if none)."""
-    means = train.groupby("knob")[["rtc", "ryc"]].mean()
-    within = means[means.ryc >= -budget]
-    if within.empty:
-        return None, 0.0
-    return float(within.rtc.idxmax()), float(within.rtc.max())
+    """The knob ``frontier.py`` would choose (largest mean RTC with mean RYC >= -budget),
+    and that RTC (0 if none)."""
+    means = train.groupby("knob")[["rtc", "ryc"]].mean().reset_index()
+    best = best_under(means, "ryc", -budget, at_least=True)
+    return (None, 0.0) if best is None else (float(best.knob), float(best.rtc))
 
 
 def held_out(rows: pd.DataFrame, fold: int, budget: float) -> pd.DataFrame:

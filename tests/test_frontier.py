@@ -507,7 +507,7 @@ def test_family_margins_on_a_hand_made_frontier(tmp_path):
                 }
             )
     table = pd.DataFrame(rows)
-    m = fm.family_margins(table, "cand_x").set_index("budget")
+    m = frontier.margins(table, "cand_x").set_index("budget")
     assert m.margin.round(3).to_dict() == {0.005: -0.05, 0.01: 0.02}
     assert m.best_other_family.to_dict() == {0.005: "conv", 0.01: "plateau"}
     table.to_csv(tmp_path / "x_frontier.csv", index=False)
