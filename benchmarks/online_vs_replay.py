@@ -10,7 +10,7 @@ trajectory until the criterion stops it). Writes one row per run with both
 stops to ``--out``.
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python -m benchmarks.online_vs_replay \\
-        --error-scale 2.0 --seeds 0 1 --workers 2 \\
+        --error-scale 1.414 --seeds 0 1 --workers 2 \\
         --out benchmarks/results/frontier/online_vs_replay.csv
 """
 

@@ -143,7 +143,11 @@ def test_the_relative_tolerance_reaches_the_rule():
     from syne_autoterm.cli.options import _make_rule
     from syne_autoterm.cli.parser import _build_parser as build_parser
 
-    for argv, expected in (([], None), (["--relative-tolerance", "0.02"], 0.02)):
+    for argv, expected in (
+        ([], 0.02),
+        (["--relative-tolerance", "0.05"], 0.05),
+        (["--relative-tolerance", "0"], None),
+    ):
         args = build_parser().parse_args(["tune", *argv])
         rule = _make_rule(args, None, "error")
         assert rule.relative_tolerance == expected

@@ -221,7 +221,8 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
         "conv_10",
         "authors_0.21",
         "oracle_val_0.25",
-        "autoterm_x0.8409",
+        "autoterm_x1.414",
+        "cand_nocap_1.414",
         "cand_prbq0.9_1",
     } <= methods
     assert per_run.n_stop.between(20, 31).all()
@@ -234,8 +235,11 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
     # setting and replayed on its own, down to the bottom of the grid
 
     assert min(sweeps.ERROR_SCALES) < 1e-3
-    for c in (min(sweeps.ERROR_SCALES), 0.8409, 32.0):
+    for c in (min(sweeps.ERROR_SCALES), 1.414, 32.0):
         _assert_read_off_equals_a_replay(per_run, f"autoterm_x{c:g}", runs / "toy__RF.csv.gz", c)
+        _assert_read_off_equals_a_replay(
+            per_run, f"cand_nocap_{c:g}", runs / "toy__RF.csv.gz", c, relative_tolerance=None
+        )
     # the relative-cap candidate reads the incumbent's value off the run: it equals the
     # rule with relative_tolerance replayed alone, where the cap binds and where it does not
     stops = set()
@@ -247,6 +251,32 @@ def test_frontier_methods_end_to_end_on_a_short_run(tmp_path):
             )
             stops.add(int(per_run[per_run.method == method].n_stop.iloc[0]))
     assert len(stops) > 1  # the settings do not all stop at one check
+
+
+def test_traces_from_a_checks_file_give_the_rows_of_a_full_replay(tmp_path, monkeypatch):
+    """``--traces-from`` fills ours' trace cache from a committed checks file: the rows
+    read off it equal those of the replay that wrote the file, with no GP fit."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    df = pd.read_csv(ROOT / "benchmarks" / "paper_runs" / "aa-openml308__RF.csv.gz")
+    df[(df.seed == 0) & (df.step < 28)].to_csv(runs / "toy__RF.csv.gz", index=False)
+    full, seeded = tmp_path / "full", tmp_path / "seeded"
+    common = ["--runs", str(runs), "--methods", "frontier", "--no-progress"]
+    assert pr.main([*common, "--out", str(full)]) == 0
+    checks = full / "autoterm_checks.csv.gz"
+
+    def no_gp(*args, **kwargs):
+        raise AssertionError("ours' trace was recomputed")
+
+    monkeypatch.setattr(sweeps, "run_ours", no_gp)
+    assert pr.main([*common, "--out", str(seeded), "--traces-from", str(checks)]) == 0
+    key = ["method", "n_stop", "fired", "rtc", "ryc"]
+    a = pd.read_csv(full / "per_run.csv")[key].sort_values("method").reset_index(drop=True)
+    b = pd.read_csv(seeded / "per_run.csv")[key].sort_values("method").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    assert a.method.str.startswith("autoterm_x").sum() == len(sweeps.ERROR_SCALES)
+    # a unit already in the cache is kept, not overwritten
+    assert pr.seed_traces([runs], seeded, checks) == 0
 
 
 def _assert_read_off_equals_a_replay(per_run, method, path, error_scale, **options):
@@ -434,7 +464,13 @@ def test_the_horizon_candidates_read_off_equal_the_rule_replayed_alone(tmp_path)
         # the rule alone samples the same paths: the horizons listed do not change them
         sampling = PathSampling(horizons=(h, *sweeps.HORIZONS))
         _assert_read_off_equals_a_replay(
-            per_run, f"cand_horizon{h}_{c:g}", path, c, bound="horizon", path_sampling=sampling
+            per_run,
+            f"cand_horizon{h}_{c:g}",
+            path,
+            c,
+            bound="horizon",
+            path_sampling=sampling,
+            relative_tolerance=None,
         )
 
 

@@ -160,29 +160,59 @@ def test_the_horizon_candidate_decides_on_its_own_statistic():
 
 def test_a_relative_tolerance_caps_the_tolerated_error():
     ev = _trajectory(60, fold_sd=0.05)  # error 0.024 against an incumbent of 0.199
-    plain = _rule().check(ev)
+    plain = _rule(relative_tolerance=None).check(ev)
     assert plain["stop"]
-    strict = _rule(relative_tolerance=1e-4).check(ev)  # cap 2e-5, below the regret
-    assert not strict["stop"] and strict["relative_cap"] == pytest.approx(
-        1e-4 * abs(strict["incumbent_value"])
-    )
-    assert strict["threshold"] < strict["regret_bound"] < plain["threshold"]
+    # cap 0.02 x 0.199 = 0.004, between the floor (0.0024) and the error: it binds
+    default = _rule().check(ev)
+    assert default["relative_cap"] == pytest.approx(0.02 * abs(default["incumbent_value"]))
+    assert default["threshold"] == pytest.approx(1.414 * default["relative_cap"])
+    assert "0.02 x the incumbent's value" in default["reason"]
+    strict = _rule(relative_tolerance=1e-4).check(ev)  # cap 2e-5: the floor, 0.1 x the error
+    assert strict["threshold"] == pytest.approx(1.414 * 0.1 * strict["stat_error"])
+    assert "floor" in strict["reason"]
+    assert strict["threshold"] < default["threshold"] < plain["threshold"]
     loose = _rule(relative_tolerance=0.5).check(ev)  # cap above the error: no change
     assert loose["stop"] and loose["threshold"] == plain["threshold"]
-    for rule, record in ((_rule(relative_tolerance=1e-4), strict), (_rule(), plain)):
+    for rule, record in (
+        (_rule(relative_tolerance=1e-4), strict),
+        (_rule(), default),
+        (_rule(relative_tolerance=None), plain),
+    ):
         assert rule.stops_on(record) == record["stop"]
 
 
-def test_a_relative_tolerance_never_stops_on_an_incumbent_of_zero():
-    # a loss whose best value is exactly 0: no share of it can be tolerated
+def test_the_floor_keeps_the_bound_alive_for_an_incumbent_of_zero():
+    # a loss whose best value is exactly 0: no share of it can be tolerated, but a tenth
+    # of the statistical error still can (the rule must not hang on the patience alone)
     ev = _trajectory(60, fold_sd=0.05)
     values = np.asarray(ev.values, float)
     shift = values.min()
     zero = Evidence(ev.trial_ids, ev.configs, values - shift, tuple(f - shift for f in ev.folds))
-    record = _rule(relative_tolerance=0.02, patience=None).check(zero)
-    assert record["relative_cap"] == 0.0 and not record["stop"], record["reason"]
+    record = _rule(patience=None, error_scale=1000.0).check(zero)
+    assert record["relative_cap"] == 0.0
+    assert record["threshold"] == pytest.approx(1000.0 * 0.1 * record["stat_error"])
+    assert record["stop"], record["reason"]
+    # a scale that puts the floor at half the regret: no stop, where the error itself
+    # (relative_tolerance=None) is 10 x the floor and stops
+    scale = 0.5 * record["regret_bound"] / (0.1 * record["stat_error"])
+    tight = _rule(patience=None, error_scale=scale).check(zero)
+    assert not tight["stop"] and tight["threshold"] == pytest.approx(0.5 * tight["regret_bound"])
+    assert "floor" in tight["reason"]
+    assert _rule(patience=None, error_scale=scale, relative_tolerance=None).check(zero)["stop"]
     with pytest.raises(ValueError):
         AutoTermination("loss", relative_tolerance=0.0)
+
+
+def test_tolerated_error_is_clipped_between_the_floor_and_the_error():
+    from syne_autoterm.stopping.settings import tolerated_error
+
+    assert tolerated_error(0.01, 0.2, None) == 0.01
+    assert tolerated_error(0.01, 0.2, 0.02) == pytest.approx(0.004)  # the cap
+    assert tolerated_error(0.01, -0.2, 0.02) == pytest.approx(0.004)  # |incumbent|
+    assert tolerated_error(0.01, 0.9, 0.02) == 0.01  # the error itself
+    assert tolerated_error(0.01, 0.0, 0.02) == pytest.approx(0.001)  # the floor
+    for broken in (None, float("nan"), float("inf"), "x"):
+        assert tolerated_error(0.01, broken, 0.02) == 0.0  # broken evidence: no stop
 
 
 def test_bound_option_is_validated():

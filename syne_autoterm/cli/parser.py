@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..stopping.settings import BOUNDS, DEFAULT_ERROR_SCALE, DEFAULT_PATIENCE
+from ..stopping.settings import (
+    BOUNDS,
+    DEFAULT_ERROR_SCALE,
+    DEFAULT_PATIENCE,
+    DEFAULT_RELATIVE_TOLERANCE,
+)
 from .common import RULES, SEARCHERS
 
 
@@ -78,10 +83,10 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--relative-tolerance",
         type=float,
-        default=0.0,
+        default=DEFAULT_RELATIVE_TOLERANCE,
         help="AutoTermination: cap the tolerated error at this share of the "
-        "incumbent's value, e.g. 0.02 (default 0: no cap; for losses with a natural "
-        "zero, see benchmarks/results/frontier/README.md)",
+        f"incumbent's value (default {DEFAULT_RELATIVE_TOLERANCE:g}; 0: no cap, the "
+        "statistical error alone)",
     )
     tune.add_argument("--warm-up", type=int, default=20, help="no stop before this many trials")
     tune.add_argument(

@@ -28,10 +28,12 @@ from .base import Decision, StoppingRule, trials_without_improvement
 from .error_estimators import ErrorEstimator, error_estimator_for, trial_noise
 from .settings import (
     DEFAULT_REFIT_GROWTH,
+    RELATIVE_FLOOR,
     AutoTerminationSettings,
     error_scale_from_decay,
     relative_cap,
     stops_on_record,
+    tolerated_error,
 )
 
 __all__ = [
@@ -82,19 +84,24 @@ class AutoTermination(GPSteps, StoppingRule):
     3. takes the statistical error of the current incumbent (see
        ``error_estimator``), recomputed at every check;
     4. stops, after ``warm_up`` completed trials, iff the improvement is below
-       ``error_scale * error`` (or below ``threshold`` when one is given), or
-       when ``patience`` completed trials in a row did not improve the
-       incumbent (counted from the warm-up, as the paper's ``Conv_k``).
+       ``error_scale * error`` (or below ``threshold`` when one is given), the
+       error capped at ``relative_tolerance`` (2 %) of the incumbent's value and
+       floored at a tenth of itself, or when ``patience`` completed trials in a
+       row did not improve the incumbent (counted from the warm-up, as the
+       paper's ``Conv_k``).
 
     Why this default: the paper's bound adds two worst-case marginal bounds and
     takes its minimum at the least explored corner of the domain, so in 9
     dimensions it rarely falls below the noise; the expected regret over joint
     paths does, and the patience stops the runs whose posterior never settles.
-    ``error_scale=0.8409`` and ``patience=120`` were chosen on the authors' 280
-    BO runs only; the frontier against every other rule family, in-sample and
-    leaving datasets out, on those runs and on the 33 suite tables (where it
-    does not lead everywhere), is in ``benchmarks/results/frontier/``.
-    ``bound="ucb_lcb", patience=None, error_scale=1.0`` gives the paper's rule.
+    Test error is judged relatively, and on small datasets the CV error is a
+    large share of the error itself, hence the relative cap. ``patience=120``
+    was chosen on the authors' 280 BO runs; ``relative_tolerance=0.02`` on those
+    and the 33 suite tables (leaving datasets out), then ``error_scale=1.414``
+    on the 280 runs; the frontier against every other rule family, in-sample
+    and leaving datasets out (where it does not lead everywhere), is in
+    ``benchmarks/results/frontier/``. ``bound="ucb_lcb", patience=None,
+    relative_tolerance=None, error_scale=1.0`` gives the paper's rule.
 
     The settings (``error_scale``, ``threshold``, ``bound``, ``patience``,
     ``error_estimator``, ``gp_noise``, ``posterior``, ``seed``, ``refit_growth``,
@@ -372,17 +379,38 @@ class AutoTermination(GPSteps, StoppingRule):
             stat_error, limit = None, self.threshold
         else:
             stat_error = self._incumbent_error(evidence, inc, audit, check)
-            tolerated = stat_error
+            incumbent_value = check.details.get("incumbent_value")
+            tolerated = tolerated_error(stat_error, incumbent_value, self.relative_tolerance)
             if self.relative_tolerance is not None:
-                cap = relative_cap(check.details.get("incumbent_value"), self.relative_tolerance)
-                check.details["relative_cap"] = cap
-                tolerated = min(stat_error, cap)
+                check.details["relative_cap"] = relative_cap(
+                    incumbent_value, self.relative_tolerance
+                )
             limit = self.error_scale * tolerated
             if not math.isfinite(limit):
                 check.problem("error-overflow", f"error_scale * error = {limit}: not stopping")
                 raise Continue("statistical error threshold is not finite")
         check.details.update(stat_error=stat_error, threshold=limit)
         return stat_error, limit, audit
+
+    def _limit_words(
+        self, limit: float, stat_error: float | None, details: Mapping[str, Any]
+    ) -> str:
+        """What the bound was compared with, in the words of the settings."""
+        if stat_error is None:
+            return f"the fixed threshold {limit:.4g}"
+        scale = f"{self.error_scale:.4g} x"
+        if limit >= self.error_scale * stat_error:
+            return f"{scale} statistical error {stat_error:.4g}"
+        if limit <= self.error_scale * (RELATIVE_FLOOR * stat_error):
+            return (
+                f"{scale} {RELATIVE_FLOOR:g} x statistical error {stat_error:.4g} (the floor of "
+                f"the relative tolerance {self.relative_tolerance:g})"
+            )
+        return (
+            f"{scale} {self.relative_tolerance:g} x the incumbent's value "
+            f"{details.get('incumbent_value', float('nan')):.4g} (below its statistical "
+            f"error {stat_error:.4g})"
+        )
 
     def _verdict(
         self,
@@ -412,15 +440,7 @@ class AutoTermination(GPSteps, StoppingRule):
         if jitter > 0:
             details["jitter"] = jitter
         # the number compared, as the user set it: error_scale x the incumbent's error
-        what = (
-            f"the fixed threshold {limit:.4g}"
-            if stat_error is None
-            else f"{self.error_scale:.4g} x statistical error {stat_error:.4g}"
-            if limit >= self.error_scale * stat_error
-            else f"{self.error_scale:.4g} x {self.relative_tolerance:g} x the incumbent's "
-            f"value {details.get('incumbent_value', float('nan')):.4g} (below its statistical "
-            f"error {stat_error:.4g})"
-        )
+        what = self._limit_words(limit, stat_error, details)
         n = len(evidence)
         since = trials_without_improvement(n, inc, self.warm_up)
         details["trials_without_improvement"] = since
