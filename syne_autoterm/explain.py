@@ -116,7 +116,9 @@ def _not_stopped(name: str, last: Mapping[str, Any], warm_up: int | None) -> str
         return (
             f"Not stopped: not converged yet. At {n} trials the remaining improvement bound "
             f"{_num(last['regret_bound']):.4g} is still >= {_num(last.get('threshold')):.4g} "
-            "(error_scale x the incumbent's statistical error): more trials can still pay. "
+            "(error_scale x the tolerated error: the incumbent's statistical error, or a share of "
+            "its value where that is smaller; the last check says which): more trials can "
+            "still pay. "
             "Low-noise problems may not stop early."
         )
     return f"Not stopped: the last check could not decide ({reason})."

@@ -1722,6 +1722,7 @@ def test_interrupt_and_load_experiment_continues_the_same_rule(
         seed=0,
         domain_search=DomainSearch(n_candidates=200, n_starts=2, n_rounds=2, n_samples=16),
         error_scale=1.0,
+        relative_tolerance=None,  # as _sim_tuner's rule
     )
     final = resumed.evidence
     for record in resumed.history:

@@ -914,6 +914,9 @@ def test_tuner_on_moto_stops_by_autotermination(moto, tmp_path, caplog):
         warm_up=8,
         top_min=6,
         seed=0,
+        # the harness's objective has its minimum at 0, where the default's relative cap
+        # leaves only its floor; this tests the backend, so the error alone decides
+        relative_tolerance=None,
     )
     budget = StoppingCriterion(max_num_trials_completed=60)
     store = StoreResultsCallback()
