@@ -7,8 +7,8 @@ model, as ``frontier.py``), the constant is chosen on the other 4 folds of *both
 sets pooled (the variant whose in-sample frontier RTC, summed over models and budgets,
 is largest), then the knob per (model, L) on the same 4 folds, and the held-out fold
 is scored. Each variant with its constant fixed is scored the same way beside it: ours (the
-default, ``relative_tolerance=0.02``), 0.01 and 0.05, and "none" (no cap, the
-default until 2026-12-02), all with the floor of a tenth of the error.
+default, ``relative_tolerance=0.02``), 0.01 and 0.05, each with the floor of a tenth of
+the error, and "none" (no cap, the default until 2026-12-02).
 
     python -m benchmarks.nested_choice \\
         --per-run benchmarks/results/frontier/paper/per_run.csv.gz \\
@@ -29,7 +29,7 @@ from benchmarks.frontier import best_under, dataset_folds
 
 BUDGETS = (0.0025, 0.005, 0.01, 0.02)
 FOLDS = 5
-#: variant name -> method-name pattern (the knob in group 1); ours is the variant "none"
+#: variant name -> method-name pattern (the knob in group 1); ours is the variant "0.02"
 VARIANTS = {
     "none": r"cand_nocap_([0-9.e-]+)$",
     "0.01": r"cand_relcap0\.01_([0-9.e-]+)$",

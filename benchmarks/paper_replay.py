@@ -33,7 +33,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +49,7 @@ from benchmarks._common import (
 )
 from syne_autoterm import AutoTermination, Evidence, compare, error_scale_from_decay
 from syne_autoterm.stopping import StoppingRule, make_rule
+from syne_autoterm.stopping.arguments import finite_or_none
 from syne_autoterm.stopping.outcome import rtc, ryc
 
 DEFAULT_RUNS = PAPER_RUNS
@@ -672,7 +672,7 @@ def seed_traces(runs_dir: Path | Sequence[Path], out: Path, checks_csv: Path) ->
                 continue
             g = g.sort_values("n")
             trace = [
-                {"n": int(r["n"]), **{k: _finite_or_none(r[k]) for k in fields}}
+                {"n": int(r["n"]), **{k: finite_or_none(r[k]) for k in fields}}
                 for r in g.to_dict("records")
             ]
             unit = {"rows": [], "trace": trace, "signature": _signature("frontier_ours", f)}
@@ -681,15 +681,6 @@ def seed_traces(runs_dir: Path | Sequence[Path], out: Path, checks_csv: Path) ->
             target.write_text(json.dumps(unit, default=float))
             written += 1
     return written
-
-
-def _finite_or_none(value: Any) -> float | None:
-    """A traced number as the replay stores it: None where the check had none."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _cached(out: Path, group: str, path: Path, seed: int, rows: bool = True) -> dict | None:

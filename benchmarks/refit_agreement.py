@@ -151,7 +151,6 @@ def frontier_by_growth(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-
     ap = argparse.ArgumentParser(
         prog="python -m benchmarks.refit_agreement",
         description=__doc__,

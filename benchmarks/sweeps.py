@@ -198,9 +198,8 @@ def _ours_statistics(patience: int) -> dict[str, Callable[[Mapping[str, Any], fl
     before the cap, are read without it too. They read other numbers of the same
     checks: the quantiles of the regret (the probabilistic bound at several confidence
     levels) and the expected regret alone (both without the patience), the quantile 0.9
-    with the patience, and
-    the expected regret against a pooled error of the near-best trials
-    (``stat_error_pool``, added by :func:`run_ours`).
+    with the patience, and the expected regret against a pooled error of the near-best
+    trials (``stat_error_pool``, added by :func:`run_ours`).
     """
     from syne_autoterm.probabilistic import REPORTED_QUANTILES
     from syne_autoterm.stopping.settings import DEFAULT_RELATIVE_TOLERANCE, stops_on_record

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .console import format_check
+from .stopping.arguments import finite_or_none as _num
 
 #: What to do about each kind of problem a check can log (see AutoTermination's docstring).
 _HINTS = {
@@ -28,14 +29,6 @@ _HINTS = {
     "zero-error": "constant fold scores give a zero error; a bound can never be below it",
     "gp-failed": "every GP fit failed; see the warnings of the run",
 }
-
-
-def _num(value: Any) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def explain_history(

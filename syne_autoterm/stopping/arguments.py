@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_SEED", "check_float", "check_int"]
+__all__ = ["MAX_SEED", "check_float", "check_int", "finite_or_none"]
 
 
 def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
@@ -46,3 +46,14 @@ def check_float(name: str, value: Any, positive: bool = False, nonnegative: bool
         which = " > 0" if positive else (" >= 0" if nonnegative else "")
         raise ValueError(f"{name} must be a finite number{which}, got {value!r}")
     return float(value)
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A number read off a check's record or a trace, or None where it is missing, not a
+    number or not finite: the lenient twin of :func:`check_float`, for reading what a
+    rule wrote rather than what a user passed."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
