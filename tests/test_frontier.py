@@ -575,3 +575,40 @@ def test_nested_choice_picks_the_constant_on_the_training_folds_only():
     assert at.loc[(0.005, "none"), "rtc"] == pytest.approx(0.2)
     # nested: the fold holding d0 out scores "0.02" at knob 2 on d0 (RTC 0.4, RYC -0.05)
     assert at.loc[(0.005, "nested"), "ryc"] == pytest.approx((-0.05 * 2 + -0.0001 * 8) / 10)
+
+
+def test_learned_rule_trajectory_features_and_pooled_stops_on_a_hand_made_run():
+    from benchmarks import learned_rule as lr
+
+    # a running minimum that gains 0.02 at trial 5 and nothing after
+    best = np.array([0.30] * 4 + [0.28] * 76)
+    trace = pd.DataFrame(
+        {
+            "n": [10, 40, 75],
+            "stat_error": [0.01, 0.01, 0.01],
+            "expected_regret": [0.02, np.nan, 0.0001],
+        },
+        index=[7, 8, 9],  # a filtered trace keeps its index
+    )
+    f = lr.trajectory_features(trace, best)
+    assert list(f.index) == [7, 8, 9]
+    # gain over the last 10 trials at n = 10: best[0] - best[9] = 0.02 = 2 x the error
+    assert f.gain_10.iloc[0] == pytest.approx(np.log1p(2.0))
+    assert f.gain_10.iloc[1] == 0.0 and f.gain_60.iloc[2] == pytest.approx(0.0)
+    assert f.gain_60.iloc[1] == pytest.approx(np.log1p(2.0))  # n = 40 looks back to trial 1
+    # the capped tolerated error at 0.28: clip(0.02 x 0.28, 0.1 x 0.01, 0.01) = 0.0056
+    assert f.log_capped.iloc[0] == pytest.approx(np.log(0.02 / 0.0056))
+    assert np.isnan(f.log_capped.iloc[1])  # no regret: no feature, and no stop (usable mask)
+
+    run = {
+        "n": np.array([10, 40, 75]),
+        "last": 79,
+        "outcomes": {10: {"rtc": 0.9, "ryc": -0.1}, 40: {"rtc": 0.5, "ryc": 0.0},
+                     75: {"rtc": 0.05, "ryc": 0.0}, 79: {"rtc": 0.0, "ryc": 0.0}},
+    }  # fmt: skip
+    assert lr._pooled_stop(np.array([0.2, 0.9, 0.95]), run, 0.9)["rtc"] == 0.5
+    assert lr._pooled_stop(np.array([0.2, 0.3, 0.4]), run, 0.9)["rtc"] == 0.0  # runs to the end
+    assert lr._pooled_stop(np.array([0.99, 0.99, 0.99]), run, None) == {"rtc": 0.0, "ryc": 0.0}
+    # the grid's taus up to 0.9 stop at 40 (RTC 0.5), above it at 75 or not at all
+    best_tau = lr._pooled_tau([np.array([0.2, 0.9, 0.95])], [run], 0.01)
+    assert best_tau[1] == 0.5 and best_tau[0] > 0.2
