@@ -215,6 +215,23 @@ def test_tolerated_error_is_clipped_between_the_floor_and_the_error():
         assert tolerated_error(0.01, broken, 0.02) == 0.0  # broken evidence: no stop
 
 
+def test_the_words_of_a_decision_name_the_term_the_tolerated_error_took():
+    from syne_autoterm.stopping.settings import tolerance_source
+
+    assert tolerance_source(0.01, 0.2, None) == "error"
+    assert tolerance_source(0.01, 0.2, 0.02) == "relative"
+    assert tolerance_source(0.01, 0.9, 0.02) == "error"
+    assert tolerance_source(0.01, 0.0, 0.02) == "floor"
+    assert tolerance_source(0.01, 0.05, 0.02) == "floor"  # 0.001 is the floor exactly
+    for broken in (None, float("nan"), float("inf"), "x"):
+        assert tolerance_source(0.01, broken, 0.02) == "no incumbent"
+    rule = _rule()
+    words = rule._limit_words(0.0, 0.01, {"tolerance": "no incumbent"})
+    assert words.startswith("0 ") and "cannot stop" in words
+    record = rule.check(_trajectory(60, fold_sd=0.05))
+    assert record["tolerance"] == "relative" and "x the incumbent's value" in record["reason"]
+
+
 def test_bound_option_is_validated():
     with pytest.raises(ValueError):
         AutoTermination("loss", bound="ucb")

@@ -33,6 +33,7 @@ from .settings import (
     error_scale_from_decay,
     relative_cap,
     stops_on_record,
+    tolerance_source,
     tolerated_error,
 )
 
@@ -385,6 +386,9 @@ class AutoTermination(GPSteps, StoppingRule):
                 check.details["relative_cap"] = relative_cap(
                     incumbent_value, self.relative_tolerance
                 )
+                check.details["tolerance"] = tolerance_source(
+                    stat_error, incumbent_value, self.relative_tolerance
+                )
             limit = self.error_scale * tolerated
             if not math.isfinite(limit):
                 check.problem("error-overflow", f"error_scale * error = {limit}: not stopping")
@@ -399,9 +403,12 @@ class AutoTermination(GPSteps, StoppingRule):
         if stat_error is None:
             return f"the fixed threshold {limit:.4g}"
         scale = f"{self.error_scale:.4g} x"
-        if limit >= self.error_scale * stat_error:
+        source = details.get("tolerance", "error")
+        if source == "error":
             return f"{scale} statistical error {stat_error:.4g}"
-        if limit <= self.error_scale * (RELATIVE_FLOOR * stat_error):
+        if source == "no incumbent":
+            return "0 (the incumbent's value is not a finite number, so the bound cannot stop)"
+        if source == "floor":
             return (
                 f"{scale} {RELATIVE_FLOOR:g} x statistical error {stat_error:.4g} (the floor of "
                 f"the relative tolerance {self.relative_tolerance:g})"

@@ -34,6 +34,7 @@ __all__ = [
     "relative_cap",
     "stops_on_record",
     "tolerated_error",
+    "tolerance_source",
 ]
 
 GP_NOISE = ("learned", "folds")
@@ -272,6 +273,23 @@ def tolerated_error(
     if value is None:
         return 0.0
     return min(stat_error, max(relative_tolerance * abs(value), RELATIVE_FLOOR * stat_error))
+
+
+def tolerance_source(
+    stat_error: float, incumbent_value: Any, relative_tolerance: float | None
+) -> str:
+    """Which term :func:`tolerated_error` took, for the words of a decision: ``"error"``
+    (the statistical error), ``"relative"`` (``relative_tolerance * |incumbent|``),
+    ``"floor"`` (``RELATIVE_FLOOR * stat_error``) or ``"no incumbent"`` (0)."""
+    if relative_tolerance is None:
+        return "error"
+    value = finite_or_none(incumbent_value)
+    if value is None:
+        return "no incumbent"
+    cap = relative_tolerance * abs(value)
+    if cap >= stat_error:
+        return "error"
+    return "floor" if cap <= RELATIVE_FLOOR * stat_error else "relative"
 
 
 def relative_cap(incumbent_value: Any, relative_tolerance: float) -> float:
