@@ -612,3 +612,33 @@ def test_learned_rule_trajectory_features_and_pooled_stops_on_a_hand_made_run():
     # the grid's taus up to 0.9 stop at 40 (RTC 0.5), above it at 75 or not at all
     best_tau = lr._pooled_tau([np.array([0.2, 0.9, 0.95])], [run], 0.01)
     assert best_tau[1] == 0.5 and best_tau[0] > 0.2
+
+
+def test_dedup_runs_drops_repeated_table_rows_and_renumbers(tmp_path):
+    from benchmarks import dedup_runs
+
+    run = pd.DataFrame(
+        {
+            "seed": 0,
+            "step": [3, 0, 1, 2, 4],  # out of order on disk
+            "iteration": [3, 0, 1, 2, 4],
+            "config_id": [7, 5, 7, 9, 5],
+            "value": [0.2, 0.3, 0.2, 0.25, 0.3],
+            "ei": [0.1, 0.2, 0.3, 0.4, 0.5],
+        }
+    )
+    kept = dedup_runs.distinct_rows(run)
+    # in step order: 5, 7, 9, 7 (repeat), 5 (repeat)
+    assert kept.config_id.tolist() == [5, 7, 9]
+    assert kept.step.tolist() == [0, 1, 2] and kept.iteration.tolist() == [0, 1, 2]
+    assert kept.ei.isna().all()  # the next suggestion's EI no longer belongs to the row
+    src = tmp_path / "runs"
+    src.mkdir()
+    pd.concat([run, run.assign(seed=1, config_id=[1, 2, 3, 4, 5])]).to_csv(
+        src / "toy__RF.csv.gz", index=False
+    )
+    assert dedup_runs.main(["--runs", str(src), "--out", str(tmp_path / "out")]) == 0
+    repeats = pd.read_csv(tmp_path / "out" / "repeats.csv")
+    assert repeats.repeat_share.iloc[0] == pytest.approx(2 / 10)
+    written = pd.read_csv(tmp_path / "out" / "cache" / "runs" / "toy__RF.csv.gz")
+    assert written.groupby("seed").size().tolist() == [3, 5]
