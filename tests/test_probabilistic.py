@@ -216,7 +216,12 @@ def test_tolerated_error_is_clipped_between_the_floor_and_the_error():
 
 
 def test_the_words_of_a_decision_name_the_term_the_tolerated_error_took():
-    from syne_autoterm.stopping.settings import tolerance_source
+    from syne_autoterm.stopping.settings import tolerance, tolerated_error
+
+    def tolerance_source(*args):
+        value, source = tolerance(*args)
+        assert value == tolerated_error(*args)  # the words and the number come together
+        return source
 
     assert tolerance_source(0.01, 0.2, None) == "error"
     assert tolerance_source(0.01, 0.2, 0.02) == "relative"

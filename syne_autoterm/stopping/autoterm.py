@@ -33,8 +33,7 @@ from .settings import (
     error_scale_from_decay,
     relative_cap,
     stops_on_record,
-    tolerance_source,
-    tolerated_error,
+    tolerance,
 )
 
 __all__ = [
@@ -381,14 +380,12 @@ class AutoTermination(GPSteps, StoppingRule):
         else:
             stat_error = self._incumbent_error(evidence, inc, audit, check)
             incumbent_value = check.details.get("incumbent_value")
-            tolerated = tolerated_error(stat_error, incumbent_value, self.relative_tolerance)
+            tolerated, source = tolerance(stat_error, incumbent_value, self.relative_tolerance)
             if self.relative_tolerance is not None:
                 check.details["relative_cap"] = relative_cap(
                     incumbent_value, self.relative_tolerance
                 )
-                check.details["tolerance"] = tolerance_source(
-                    stat_error, incumbent_value, self.relative_tolerance
-                )
+                check.details["tolerance"] = source
             limit = self.error_scale * tolerated
             if not math.isfinite(limit):
                 check.problem("error-overflow", f"error_scale * error = {limit}: not stopping")

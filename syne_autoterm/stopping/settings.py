@@ -33,8 +33,8 @@ __all__ = [
     "error_scale_from_decay",
     "relative_cap",
     "stops_on_record",
+    "tolerance",
     "tolerated_error",
-    "tolerance_source",
 ]
 
 GP_NOISE = ("learned", "folds")
@@ -260,36 +260,36 @@ def stops_on_record(
     )
 
 
+def tolerance(
+    stat_error: float, incumbent_value: Any, relative_tolerance: float | None
+) -> tuple[float, str]:
+    """The error the bound is compared with (before ``error_scale``), and which term it took.
+
+    The value is ``clip(relative_tolerance * |incumbent|, RELATIVE_FLOOR * stat_error,
+    stat_error)``, or ``stat_error`` when ``relative_tolerance`` is None; a missing or
+    non-finite incumbent value gives 0: broken evidence never lets the bound stop. The
+    term, for the words of a decision, is ``"error"`` (the statistical error),
+    ``"relative"`` (``relative_tolerance * |incumbent|``), ``"floor"``
+    (``RELATIVE_FLOOR * stat_error``) or ``"no incumbent"`` (0). One function gives both so
+    that the words cannot disagree with the number."""
+    if relative_tolerance is None:
+        return stat_error, "error"
+    value = finite_or_none(incumbent_value)
+    if value is None:
+        return 0.0, "no incumbent"
+    cap = relative_tolerance * abs(value)
+    floor = RELATIVE_FLOOR * stat_error
+    tolerated = min(stat_error, max(cap, floor))
+    if cap >= stat_error:
+        return tolerated, "error"
+    return tolerated, ("floor" if cap <= floor else "relative")
+
+
 def tolerated_error(
     stat_error: float, incumbent_value: Any, relative_tolerance: float | None
 ) -> float:
-    """The error the bound is compared with (before ``error_scale``):
-    ``clip(relative_tolerance * |incumbent|, RELATIVE_FLOOR * stat_error, stat_error)``,
-    or ``stat_error`` when ``relative_tolerance`` is None. A missing or non-finite
-    incumbent value gives 0: broken evidence never lets the bound stop."""
-    if relative_tolerance is None:
-        return stat_error
-    value = finite_or_none(incumbent_value)
-    if value is None:
-        return 0.0
-    return min(stat_error, max(relative_tolerance * abs(value), RELATIVE_FLOOR * stat_error))
-
-
-def tolerance_source(
-    stat_error: float, incumbent_value: Any, relative_tolerance: float | None
-) -> str:
-    """Which term :func:`tolerated_error` took, for the words of a decision: ``"error"``
-    (the statistical error), ``"relative"`` (``relative_tolerance * |incumbent|``),
-    ``"floor"`` (``RELATIVE_FLOOR * stat_error``) or ``"no incumbent"`` (0)."""
-    if relative_tolerance is None:
-        return "error"
-    value = finite_or_none(incumbent_value)
-    if value is None:
-        return "no incumbent"
-    cap = relative_tolerance * abs(value)
-    if cap >= stat_error:
-        return "error"
-    return "floor" if cap <= RELATIVE_FLOOR * stat_error else "relative"
+    """The value of :func:`tolerance`: the error the bound is compared with."""
+    return tolerance(stat_error, incumbent_value, relative_tolerance)[0]
 
 
 def relative_cap(incumbent_value: Any, relative_tolerance: float) -> float:
