@@ -31,6 +31,14 @@ stops equal those of seed 0 on the same runs:
         benchmarks/results/frontier/refit_agreement_seed1.csv \\
         benchmarks/results/frontier/refit_agreement_seed2.csv
 
+Which of its two random parts moves the stops: ``--n-paths N`` replays the default
+schedule with ``PathSampling(n_paths=N)``: the same domain candidates (drawn first from
+the same seed) and other sample paths, compared with ``--baseline`` as above:
+
+    python -m benchmarks.refit_agreement --seeds 0 1 2 --n-paths 128 \\
+        --out benchmarks/results/frontier/refit_agreement_paths128.csv \\
+        --baseline <the three files above>
+
 Whether the schedule changes what the rule can save (its frontier over the scales,
 with standard errors), from the committed files, without a replay:
 
@@ -61,9 +69,9 @@ GROWTHS = (1.0, 1.1)
 NO_CAP_DEFAULT_SCALE = 0.8409
 
 
-def _one(args: tuple[str, int, float, int]) -> list[dict]:
-    path, seed, growth, rule_seed = args
-    from syne_autoterm import AutoTermination
+def _one(args: tuple[str, int, float, int, int | None]) -> list[dict]:
+    path, seed, growth, rule_seed, n_paths = args
+    from syne_autoterm import AutoTermination, PathSampling
     from syne_autoterm import compare as replay_lib
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE, stops_on_record
 
@@ -80,6 +88,7 @@ def _one(args: tuple[str, int, float, int]) -> list[dict]:
         error_scale=1e-12,
         patience=None,
         refit_growth=growth,
+        path_sampling=None if n_paths is None else PathSampling(n_paths=n_paths),
     )
     start = time.perf_counter()
     base = replay_lib.replay(rule, run.evidence, pr.FIRST_CHECK, last)
@@ -96,6 +105,7 @@ def _one(args: tuple[str, int, float, int]) -> list[dict]:
                 "seed": seed,
                 "refit_growth": growth,
                 **({"rule_seed": rule_seed} if rule_seed else {}),
+                **({"n_paths": n_paths} if n_paths is not None else {}),
                 "error_scale": scale,
                 "fired": res.fired,
                 "n_stop": res.n_stop,
@@ -166,6 +176,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0,
         help="the rule's own seed; other than 0: only the default schedule is replayed",
     )
+    ap.add_argument(
+        "--n-paths",
+        type=int,
+        default=None,
+        help="sample paths per check (default 512); given: only the default schedule is "
+        "replayed, with the same domain candidates as the baseline and other paths",
+    )
     ap.add_argument("--baseline", type=Path, nargs="*", default=[])
     ap.add_argument(
         "--frontier",
@@ -179,9 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.to_csv(args.out, index=False, float_format="%.5g")
         print(table.to_string(index=False, float_format="%.4f"))
         return 0
-    growths = GROWTHS if args.rule_seed == 0 else (GROWTHS[1],)
+    variant = args.rule_seed != 0 or args.n_paths is not None
+    growths = (GROWTHS[1],) if variant else GROWTHS
     tasks = [
-        (str(p), s, g, args.rule_seed)
+        (str(p), s, g, args.rule_seed, args.n_paths)
         for p in pr.run_files(args.runs)
         for s in args.seeds
         for g in growths
@@ -190,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = pd.DataFrame([r for part in pool.map(_one, tasks) for r in part])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(args.out, index=False, float_format="%.6g")
-    if args.rule_seed:
+    if variant:
         base = pd.concat([pd.read_csv(p) for p in args.baseline]) if args.baseline else None
         return _seed_agreement(rows, base, NO_CAP_DEFAULT_SCALE)
     agree = agreement(rows, NO_CAP_DEFAULT_SCALE)
