@@ -57,6 +57,16 @@ def test_bound_is_nonnegative(unit_cube, a, b, scale, beta, n_obs, seed):
 POOL_ONLY = DomainSearch(n_candidates=200, n_starts=3, n_rounds=0, n_samples=16)
 
 
+def _toy_bound(unit_cube, a, scale, beta, seed, search):
+    """The bound of the toy posterior at std ``scale``, 5 observed points and candidates
+    drawn from ``seed``: the same draws for any scale and search."""
+    d = len(a)
+    observed = np.random.RandomState(seed).uniform(size=(5, d))
+    posterior = _Posterior(np.array(a), 0.0, scale)
+    rng = np.random.RandomState(seed)
+    return regret_bound(posterior, observed, beta, *unit_cube(d), search, rng)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     a=coefs,
@@ -66,20 +76,8 @@ POOL_ONLY = DomainSearch(n_candidates=200, n_starts=3, n_rounds=0, n_samples=16)
     seed=st.integers(0, 2**16),
 )
 def test_bound_shrinks_with_posterior_std(unit_cube, a, scale, shrink, beta, seed):
-    d = len(a)
-    observed = np.random.RandomState(seed).uniform(size=(5, d))
-
-    def bound(s):
-        return regret_bound(
-            _Posterior(np.array(a), 0.0, s),
-            observed,
-            beta,
-            *unit_cube(d),
-            POOL_ONLY,
-            np.random.RandomState(seed),
-        ).value
-
-    assert bound(scale * shrink) <= bound(scale) + 1e-9
+    smaller = _toy_bound(unit_cube, a, scale * shrink, beta, seed, POOL_ONLY).value
+    assert smaller <= _toy_bound(unit_cube, a, scale, beta, seed, POOL_ONLY).value + 1e-9
 
 
 @settings(max_examples=100, deadline=None)
@@ -87,20 +85,8 @@ def test_bound_shrinks_with_posterior_std(unit_cube, a, scale, shrink, beta, see
 def test_local_refinement_never_lowers_the_bound(unit_cube, a, scale, beta, seed):
     """The refinement starts from the pool's best and keeps only lower LCBs: the bound is
     conservative, never below the one from the random candidates alone."""
-    d = len(a)
-    observed = np.random.RandomState(seed).uniform(size=(5, d))
-
-    def bound(search):
-        return regret_bound(
-            _Posterior(np.array(a), 0.0, scale),
-            observed,
-            beta,
-            *unit_cube(d),
-            search,
-            np.random.RandomState(seed),
-        )
-
-    refined, pool_only = bound(SEARCH), bound(POOL_ONLY)
+    refined = _toy_bound(unit_cube, a, scale, beta, seed, SEARCH)
+    pool_only = _toy_bound(unit_cube, a, scale, beta, seed, POOL_ONLY)
     assert refined.min_lcb_domain <= pool_only.min_lcb_domain
     assert refined.value >= pool_only.value
 
