@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows.to_csv(args.out, index=False, float_format="%.6g")
     if variant:
         base = pd.concat([pd.read_csv(p) for p in args.baseline]) if args.baseline else None
-        return _seed_agreement(rows, base, NO_CAP_DEFAULT_SCALE)
+        return _variant_agreement(rows, base, NO_CAP_DEFAULT_SCALE)
     agree = agreement(rows, NO_CAP_DEFAULT_SCALE)
     at_default = rows[np.isclose(rows.error_scale, NO_CAP_DEFAULT_SCALE)]
     print(f"{rows[['dataset', 'model', 'seed']].drop_duplicates().shape[0]} runs")
@@ -228,8 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _seed_agreement(rows: pd.DataFrame, base: pd.DataFrame | None, default: float) -> int:
-    """Print how often another rule seed stops where seed 0 does (default schedule)."""
+def _variant_agreement(rows: pd.DataFrame, base: pd.DataFrame | None, default: float) -> int:
+    """Print how often a variant of the default schedule (another rule seed, another
+    number of paths) stops where the baseline (seed 0, 512 paths) does."""
     if base is None:
         print("no --baseline: nothing to compare with")
         return 0
