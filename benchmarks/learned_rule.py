@@ -48,7 +48,7 @@ from benchmarks import paper_replay as pr
 from benchmarks._common import standard_error
 from benchmarks.frontier import LOSS_BUDGETS, dataset_folds
 from benchmarks.sweep_checks import runs_with_checks
-from syne_autoterm.stopping.settings import DEFAULT_RELATIVE_TOLERANCE, RELATIVE_FLOOR
+from syne_autoterm.stopping.settings import DEFAULT_RELATIVE_TOLERANCE, tolerated_error
 
 TAUS = tuple(np.round(np.r_[np.linspace(0.3, 0.95, 27), 0.97, 0.98, 0.99], 4))
 LABEL_FACTOR = 0.25
@@ -83,7 +83,10 @@ def trajectory_features(trace: pd.DataFrame, best: np.ndarray) -> pd.DataFrame:
     n = trace.n.to_numpy(int)
     err = trace.stat_error.to_numpy(float)
     incumbent = np.abs(best[n - 1])
-    tolerated = np.clip(DEFAULT_RELATIVE_TOLERANCE * incumbent, RELATIVE_FLOOR * err, err)
+    # the default's own tolerated error (settings.tolerated_error), not a copy of its formula
+    tolerated = np.array(
+        [tolerated_error(e, v, DEFAULT_RELATIVE_TOLERANCE) for e, v in zip(err, incumbent)]
+    )
 
     def log_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):

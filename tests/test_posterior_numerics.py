@@ -161,3 +161,51 @@ def test_botorch_posterior_in_numpy_equals_botorchs_own(noise, n, monkeypatch):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
         for a, b in zip(ours.joint(query[:20]), theirs.joint(query[:20])):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def _smooth_and_noise(seed, n=30, d=2):
+    """A smooth function observed without noise, and noise around a flat function.
+
+    The noisy configs are each evaluated three times: at distinct configs, white noise
+    and a signal of vanishing length scale are the same GP, so only repeats make the
+    noise identifiable."""
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(size=(n, d))
+    smooth = np.sin(3 * x[:, 0]) + (x[:, -1] - 0.4) ** 2
+    x_noisy = np.repeat(x[: n // 3], 3, axis=0)
+    return x, smooth, x_noisy, rng.standard_normal(len(x_noisy))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_share_tells_a_flat_noisy_fit_from_a_smooth_one(seed):
+    x, smooth, x_noisy, noise = _smooth_and_noise(seed)
+    fitter = SklearnGP(seed=0)
+    assert fitter.fit(x, smooth).noise_share < 0.01
+    flat = fitter.fit(x_noisy, noise)
+    assert flat.noise_share > 0.5
+    # kept hyperparameters keep their share
+    kept = fitter.fit(x_noisy[:-1], noise[:-1], hyperparameters=flat.hyperparameters)
+    assert kept.noise_share == pytest.approx(flat.noise_share)
+
+
+def test_noise_share_is_none_where_it_cannot_be_read():
+    from syne_autoterm.posterior._types import learned_noise_share
+
+    assert learned_noise_share(1.0, 1.0) == 0.5
+    for amplitude, noise in [(0.0, 0.0), (-1.0, 1.0), (float("nan"), 1.0), (1.0, float("inf"))]:
+        assert learned_noise_share(amplitude, noise) is None
+    x, smooth, _, _ = _smooth_and_noise(0)
+    gp = GaussianProcessRegressor(kernel=RBF(), optimizer=None).fit(x, smooth)
+    assert SklearnGPPosterior(gp, 0.0, 1.0).noise_share is None  # not SklearnGP's kernel
+
+
+def test_botorch_noise_share_tells_a_flat_noisy_fit_from_a_smooth_one():
+    pytest.importorskip("botorch")
+    from syne_autoterm.posterior import BoTorchGP
+
+    x, smooth, x_noisy, noise = _smooth_and_noise(0)
+    fitter = BoTorchGP(seed=0)
+    assert fitter.fit(x, smooth).noise_share < 0.05
+    # botorch's priors keep the lengthscale and noise moderate: a lower share, still far apart
+    assert fitter.fit(x_noisy, noise).noise_share > 0.3
+    assert fitter.fit(x, smooth, noise_var=np.full(len(x), 1e-4)).noise_share is None  # known

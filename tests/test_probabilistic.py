@@ -284,6 +284,8 @@ def test_default_stops_when_what_is_left_is_below_the_noise():
     assert record["regret_bound"] == pytest.approx(record["expected_regret"])
     assert record["stop"], record["reason"]
     assert record["regret_bound"] < record["stat_error"] * _rule().error_scale
+    # the trace says how much of the fitted variance the GP called noise
+    assert 0.0 <= record["noise_share"] <= 1.0
 
 
 def test_default_continues_when_the_noise_is_tiny():

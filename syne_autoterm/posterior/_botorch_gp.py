@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from ._matern import FixedGP, KernelParts
-from ._types import FitCounts, standardize
+from ._types import FitCounts, learned_noise_share, standardize
 
 
 class BoTorchGPPosterior:
@@ -51,6 +51,30 @@ class BoTorchGPPosterior:
         refit without optimising."""
         return {name: p.detach().numpy().copy() for name, p in self._model.named_parameters()}
 
+    @property
+    def noise_share(self) -> float | None:
+        """As :attr:`SklearnGPPosterior.noise_share` (None: noise known, not learned)."""
+        return _model_noise_share(self._model)
+
+
+def _model_noise_share(model) -> float | None:
+    """``noise / (outputscale + noise)`` of a model with a learned homoscedastic noise."""
+    from gpytorch.kernels import ScaleKernel
+    from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
+
+    likelihood = model.likelihood
+    if not isinstance(likelihood, GaussianLikelihood) or isinstance(
+        likelihood, FixedNoiseGaussianLikelihood
+    ):
+        return None
+    kernel = model.covar_module
+    amplitude = (
+        float(kernel.outputscale.detach().reshape(-1)[0])
+        if isinstance(kernel, ScaleKernel)
+        else 1.0
+    )
+    return learned_noise_share(amplitude, float(likelihood.noise.detach().reshape(-1)[0]))
+
 
 class FixedBoTorchPosterior:
     """A fitted ``SingleTaskGP``'s posterior computed in numpy from its parameters.
@@ -71,11 +95,14 @@ class FixedBoTorchPosterior:
         scale: float,
         offset: float,
         hyperparameters: dict[str, np.ndarray],
+        noise_share: float | None = None,
     ):
         # metric = latent * scale + offset; latent = constant + the GP fitted on y - constant
         self._gp, self._constant, self._scale, self._offset = gp, constant, scale, offset
         #: the model's parameters, as :attr:`BoTorchGPPosterior.hyperparameters`
         self.hyperparameters = hyperparameters
+        #: as :attr:`BoTorchGPPosterior.noise_share`
+        self.noise_share = noise_share
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the latent objective (as :class:`BoTorchGPPosterior`)."""
@@ -125,7 +152,9 @@ def numpy_posterior(model, y_mean: float, y_std: float) -> FixedBoTorchPosterior
     t_mean = float(transform.means.detach().reshape(-1)[0])
     params = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
     # latent -> Standardize's inverse -> our standardisation's inverse
-    return FixedBoTorchPosterior(gp, constant, t_std * y_std, t_mean * y_std + y_mean, params)
+    return FixedBoTorchPosterior(
+        gp, constant, t_std * y_std, t_mean * y_std + y_mean, params, _model_noise_share(model)
+    )
 
 
 class BoTorchGP:

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ._matern import FixedGP, kernel_parts
-from ._types import FitCounts, FittedPosterior, standardize
+from ._types import FitCounts, FittedPosterior, learned_noise_share, standardize
 
 
 class SklearnGPPosterior(FittedPosterior):
@@ -55,6 +55,16 @@ class SklearnGPPosterior(FittedPosterior):
     def hyperparameters(self):
         """The fitted kernel: pass it to :meth:`SklearnGP.fit` to refit without optimising."""
         return self._kernel
+
+    @property
+    def noise_share(self) -> float | None:
+        """The learned noise's share of the fitted variance, ``noise / (amplitude + noise)``.
+
+        Near 1 the GP explains its data as noise around a flat function, and the
+        regret it reports is small by construction rather than because the search
+        converged; None for a kernel other than :class:`SklearnGP`'s."""
+        parts = kernel_parts(self._kernel)
+        return None if parts is None else learned_noise_share(parts.amplitude, parts.noise)
 
 
 class SklearnGP:

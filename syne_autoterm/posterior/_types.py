@@ -43,6 +43,17 @@ class FitCounts:
             self.conditioned += 1
 
 
+def learned_noise_share(amplitude: float, noise: float) -> float | None:
+    """``noise / (amplitude + noise)``: how much of a GP's fitted variance it calls noise
+    (both in the same units); None when the parts are not finite and non-negative or
+    sum to 0."""
+    amplitude, noise = float(amplitude), float(noise)
+    total = amplitude + noise
+    if not (np.isfinite(total) and amplitude >= 0 and noise >= 0 and total > 0):
+        return None
+    return noise / total
+
+
 # Spread below this fraction of the values' magnitude is floating-point noise.
 CONSTANT_RTOL = 1e-12
 

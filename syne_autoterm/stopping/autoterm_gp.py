@@ -314,6 +314,9 @@ class GPSteps:
                 if not math.isfinite(candidate.value):
                     raise PosteriorError("the regret bound is not finite")
                 bound, used = candidate, fitter
+                # how much of the fitted variance the GP calls noise (see the posteriors'
+                # noise_share): the trace says when a small bound comes from a flat fit
+                check.details["noise_share"] = getattr(posterior, "noise_share", None)
                 break
             except Exception as exc:
                 check.problem(
