@@ -13,6 +13,8 @@ patience 120) and are swept over ours' ``error_scale`` grid, so that
   tables 46-54 % of the evaluations repeat a row, in the authors' runs 3-11 %.
 * ``cand_capmin<N>``: the bound may stop only from ``N`` completed trials on.
 * ``cand_capquiet<Q>``: the bound may stop only once the incumbent stood ``Q`` trials.
+* ``cand_dimmin<k>``: the bound may stop only from ``k`` x the number of tuned
+  hyperparameters trials on (a GP in 9 dimensions needs more trials than one in 3).
 * ``cand_noiseveto<t>`` (with ``--fits``): the bound may not stop on a GP whose learned
   noise is at least the share ``t`` of its variance (``noise / (amplitude + noise)``,
   standardised units), read from the fit at the check's refit point
@@ -52,6 +54,7 @@ from benchmarks._common import GZIP, PAPER_RUNS, RESULTS, parse_name
 FRONTIER = RESULTS / "frontier"
 REPEATS = (5, 10, 20, 30, 40)
 MIN_TRIALS = (30, 40, 50, 60)
+PER_DIMENSION = (5, 10, 15)
 QUIET = (5, 10, 20, 30)
 NOISE_SHARES = (0.5, 0.7, 0.9)
 SETS: dict[str, tuple[tuple[Path, ...], range, tuple[Path, ...]]] = {
@@ -119,10 +122,11 @@ def families() -> dict[str, Fires]:
 
         return fires
 
-    def guarded(min_trials: int = 0, min_quiet: int = 0) -> Fires:
+    def guarded(min_trials: int = 0, min_quiet: int = 0, per_dimension: int = 0) -> Fires:
         def fires(r: Mapping[str, Any], c: float) -> bool:
             quiet = r.get("trials_without_improvement") or 0
-            allowed = int(r["n_completed"]) >= min_trials and quiet >= min_quiet
+            least = max(min_trials, per_dimension * int(r.get("dimensions") or 0))
+            allowed = int(r["n_completed"]) >= least and quiet >= min_quiet
             return ours(r, c) and (patient(r) or allowed)
 
         return fires
@@ -137,6 +141,7 @@ def families() -> dict[str, Fires]:
     out: dict[str, Fires] = {f"cand_repeat{k}": repeat(k) for k in REPEATS}
     out.update({f"cand_capmin{k}": guarded(min_trials=k) for k in MIN_TRIALS})
     out.update({f"cand_capquiet{k}": guarded(min_quiet=k) for k in QUIET})
+    out.update({f"cand_dimmin{k}": guarded(per_dimension=k) for k in PER_DIMENSION})
     out.update({f"cand_noiseveto{t:g}": vetoed(t) for t in NOISE_SHARES})
     return out
 
@@ -151,6 +156,7 @@ def _unit(args: tuple[str, int, list[dict], dict[int, float] | None]) -> list[di
     evidence = run.evidence
     incumbent = evidence.best_so_far()
     repeats = repeats_since_improvement(evidence.values, evidence.folds)
+    dimensions = len(run.config_space)
     records = []
     for r in trace:
         n = int(r["n"])
@@ -160,6 +166,7 @@ def _unit(args: tuple[str, int, list[dict], dict[int, float] | None]) -> list[di
                 **r,
                 "incumbent_value": float(incumbent[n - 1]),
                 "repeats": int(repeats[n - 1]),
+                "dimensions": dimensions,
                 "noise_share": None if shares is None else shares.get(point),
             }
         )

@@ -30,6 +30,11 @@ _HINTS = {
     "gp-failed": "every GP fit failed; see the warnings of the run",
 }
 
+#: A stop on a fit that calls at least this share of its variance noise gets a caution: such
+#: fits are nearly flat, and 4 % of the suite's refit fits were (benchmarks/results/frontier,
+#: "Candidates for the suite's early stops"); vetoing them did not pay enough to be the rule.
+FLAT_FIT_SHARE = 0.9
+
 
 def explain_history(
     history: Sequence[Mapping[str, Any]], rule: Any = None, budget_reason: str | None = None
@@ -74,6 +79,14 @@ def explain_history(
             f"Incumbent: trial {inc}, validation value {value:.4g}"
             + (f" +- {err:.3g} (statistical error)" if err is not None else "")
             + "."
+        )
+    share = _num(last.get("noise_share"))
+    if stops and share is not None and share >= FLAT_FIT_SHARE:
+        lines.append(
+            f"Caution: the GP of that check called {share:.1%} of its trials' spread noise "
+            "(a nearly flat fit), so its small bound says little about configurations unlike "
+            "the ones evaluated; if the search space has regions left unexplored, more trials "
+            "may still pay."
         )
     bounds = [(r.get("n_completed"), _num(r.get("regret_bound"))) for r in history]
     bounds = [(k, b) for k, b in bounds if b is not None]

@@ -241,3 +241,30 @@ def test_explain_without_a_trace_says_how_to_get_one(synetune_folder, capsys):
     assert main(["explain", "plain-experiment"]) == 2
     err = capsys.readouterr().err
     assert "no decision trace" in err and "trace_path=" in err and "callbacks=" in err
+
+
+def _stop_record(noise_share):
+    return {
+        "rule": "autoterm",
+        "n_completed": 31,
+        "stop": True,
+        "reason": "stopped after 31 trials: remaining improvement bound 0.0002 < 0.004",
+        "regret_bound": 0.0002,
+        "stat_error": 0.004,
+        "threshold": 0.004,
+        "incumbent_trial_id": 7,
+        "incumbent_value": 0.2,
+        "noise_share": noise_share,
+    }
+
+
+def test_explain_cautions_a_stop_on_a_flat_fit_and_only_that():
+    from syne_autoterm.explain import FLAT_FIT_SHARE, explain_history
+
+    flat = explain_history([_stop_record(0.999)])
+    assert "Caution" in flat and "99.9%" in flat and "noise" in flat
+    for share in (None, 0.2, FLAT_FIT_SHARE - 1e-6, float("nan")):
+        assert "Caution" not in explain_history([_stop_record(share)])
+    # a continue on a flat fit is not a stop to caution about
+    going = {**_stop_record(0.999), "stop": False, "reason": "continue: bound 0.01 >= 0.004"}
+    assert "Caution" not in explain_history([going])

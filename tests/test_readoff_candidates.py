@@ -41,6 +41,9 @@ def test_each_candidate_stops_where_it_must_and_not_where_it_must_not():
     assert not fams["cand_capmin30"](_record(n=25), 1.0)
     assert not fams["cand_capquiet10"](_record(quiet=9), 1.0)
     assert not fams["cand_noiseveto0.9"](_record(noise_share=0.95), 1.0)
+    assert fams["cand_dimmin10"]({**_record(n=90), "dimensions": 9}, 1.0)
+    assert not fams["cand_dimmin10"]({**_record(n=89), "dimensions": 9}, 1.0)
+    assert fams["cand_dimmin10"]({**_record(n=30), "dimensions": 3}, 1.0)
     # the patience is never vetoed
     assert fams["cand_noiseveto0.9"](_record(ratio=50, quiet=120, noise_share=0.99), 1.0)
     assert fams["cand_capmin30"](_record(n=25, ratio=50, quiet=120), 1.0)
