@@ -181,7 +181,6 @@ def _unit(args: tuple[str, int, list[dict], dict[int, float] | None]) -> list[di
 
 def _fit_unit(args: tuple[str, int]) -> list[dict]:
     """The default rule's GP optimised at every refit point of one run: amplitude and noise."""
-    from syne_autoterm import AutoTermination
     from syne_autoterm.posterior._fitting import refit_point
     from syne_autoterm.stopping.settings import DEFAULT_REFIT_GROWTH
 
@@ -196,18 +195,7 @@ def _fit_unit(args: tuple[str, int]) -> list[dict]:
     )
     rows = []
     for n in points:
-        rule = AutoTermination(
-            "value",
-            "min",
-            "fold_",
-            config_space=run.config_space,
-            warm_up=pr.FIRST_CHECK,
-            posterior="sklearn",
-            seed=0,
-            error_scale=1e-12,
-            patience=None,
-        )
-        record = rule.check(run.evidence.head(n))
+        record = sweeps.traced_rule(run.config_space, pr.FIRST_CHECK).check(run.evidence.head(n))
         rows.append(
             {
                 "dataset": run.dataset,

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import paper_replay as pr
+from benchmarks import sweeps
 from benchmarks._common import PAPER_RUNS
 from benchmarks.sweeps import COARSE_ERROR_SCALES
 
@@ -71,22 +72,16 @@ NO_CAP_DEFAULT_SCALE = 0.8409
 
 def _one(args: tuple[str, int, float, int, int | None]) -> list[dict]:
     path, seed, growth, rule_seed, n_paths = args
-    from syne_autoterm import AutoTermination, PathSampling
+    from syne_autoterm import PathSampling
     from syne_autoterm import compare as replay_lib
     from syne_autoterm.stopping.settings import DEFAULT_PATIENCE, stops_on_record
 
     (run,) = pr.load_runs(path, [seed])
     last = pr.last_check(run)
-    rule = AutoTermination(
-        "value",
-        "min",
-        "fold_",
-        config_space=run.config_space,
-        warm_up=pr.FIRST_CHECK,
-        posterior="sklearn",
+    rule = sweeps.traced_rule(
+        run.config_space,
+        pr.FIRST_CHECK,
         seed=rule_seed,
-        error_scale=1e-12,
-        patience=None,
         refit_growth=growth,
         path_sampling=None if n_paths is None else PathSampling(n_paths=n_paths),
     )

@@ -334,27 +334,31 @@ TRACE_FIELDS = (
 )
 
 
-def _replay_default(
-    evidence: Evidence, config_space: dict, first: int, last: int, **options: Any
-) -> compare.ReplayResult:
-    """The default AutoTermination (scikit-learn GP, seed 0), changed by ``options``, built
-    at a scale and patience that never fire so that every check of the run is in its
-    history; a setting's decision (the default patience included) is read off later."""
+def traced_rule(config_space: dict, first: int, **options: Any):
+    """The default AutoTermination (scikit-learn GP, seed 0 unless ``options`` say
+    otherwise) on a run of the paper's format, at a scale and patience that never fire,
+    so that every check of a replay is in its history; a setting's decision (the default
+    patience included) is read off later."""
     from syne_autoterm import AutoTermination
 
-    rule = AutoTermination(
+    settings: dict[str, Any] = {"posterior": "sklearn", "seed": 0, **options}
+    return AutoTermination(
         "value",
         "min",
         "fold_",
         config_space=config_space,
         warm_up=first,
-        posterior="sklearn",
-        seed=0,
         error_scale=1e-12,
         patience=None,
-        **options,
+        **settings,
     )
-    return compare.replay(rule, evidence, first, last)
+
+
+def _replay_default(
+    evidence: Evidence, config_space: dict, first: int, last: int, **options: Any
+) -> compare.ReplayResult:
+    """Every check of :func:`traced_rule` on one run."""
+    return compare.replay(traced_rule(config_space, first, **options), evidence, first, last)
 
 
 def run_ours(
