@@ -359,3 +359,19 @@ def test_replay_scales_reads_the_patience_stop_like_separate_rules():
     for scale, res in shared.items():
         alone = replay(_rule(patience=30, error_scale=scale), ev)
         assert (res.n_stop, res.fired) == (alone.n_stop, alone.fired) == (50, True)
+
+
+def test_a_noise_share_that_cannot_be_read_changes_no_decision(monkeypatch):
+    from syne_autoterm.posterior._sklearn_gp import SklearnGPPosterior
+
+    evidence = _trajectory(60, fold_sd=0.05)
+    expected = _rule().check(evidence)
+
+    def broken(self):
+        raise RuntimeError("no share")
+
+    monkeypatch.setattr(SklearnGPPosterior, "noise_share", property(broken))
+    record = _rule().check(evidence)
+    assert record["noise_share"] is None and not record.get("problems")
+    assert record["stop"] == expected["stop"]
+    assert record["regret_bound"] == pytest.approx(expected["regret_bound"])

@@ -316,7 +316,7 @@ class GPSteps:
                 bound, used = candidate, fitter
                 # how much of the fitted variance the GP calls noise (see the posteriors'
                 # noise_share): the trace says when a small bound comes from a flat fit
-                check.details["noise_share"] = getattr(posterior, "noise_share", None)
+                check.details["noise_share"] = _noise_share(posterior)
                 break
             except Exception as exc:
                 check.problem(
@@ -330,3 +330,13 @@ class GPSteps:
             check.problem("gp-failed", "every GP fit failed on this evidence: not stopping")
             raise Continue("posterior could not be fitted: continue")
         return bound, used, jitter
+
+
+def _noise_share(posterior: Any) -> float | None:
+    """The posterior's ``noise_share``, or None: a diagnostic that cannot be read must not
+    turn a good fit into a failed one (and so delay a stop)."""
+    try:
+        share = getattr(posterior, "noise_share", None)
+        return None if share is None else float(share)
+    except Exception:
+        return None
