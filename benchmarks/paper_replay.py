@@ -28,7 +28,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
@@ -660,27 +660,36 @@ def seed_traces(runs_dir: Path | Sequence[Path], out: Path, checks_csv: Path) ->
     decision whose ratio is within 1e-5 of a grid value; the committed rows of the
     current rule were reproduced exactly on both run sets (README of the frontier).
     Returns the number of units written."""
+    written = 0
+    for f, seed, trace in committed_traces(runs_dir, checks_csv):
+        if _cached(out, "frontier_ours", f, seed, rows=False) is not None:
+            continue
+        unit = {"rows": [], "trace": trace, "signature": _signature("frontier_ours", f)}
+        target = _cache_path(Path(out), "frontier_ours", f, seed)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(unit, default=float))
+        written += 1
+    return written
+
+
+def committed_traces(
+    runs_dir: Path | Sequence[Path], checks_csv: Path
+) -> Iterator[tuple[Path, int, list[dict]]]:
+    """``(run file, seed, trace)`` of every run of ``runs_dir`` in a committed checks file:
+    ours' trace (:func:`sweeps.run_ours`) as the replay caches it, rebuilt from the file's
+    ``frontier_ours`` rows (6 significant digits; missing numbers as None)."""
     checks = pd.read_csv(checks_csv)
     checks = checks[checks.variant == "frontier_ours"]
     fields = sweeps.trace_fields("frontier_ours")
-    written = 0
     for f in run_files(runs_dir):
         dataset, model = parse_name(f)
         mine = checks[(checks.dataset == dataset) & (checks.model == model)]
         for seed, g in mine.groupby("seed"):
-            if _cached(out, "frontier_ours", f, int(seed), rows=False) is not None:
-                continue
-            g = g.sort_values("n")
             trace = [
                 {"n": int(r["n"]), **{k: finite_or_none(r[k]) for k in fields}}
-                for r in g.to_dict("records")
+                for r in g.sort_values("n").to_dict("records")
             ]
-            unit = {"rows": [], "trace": trace, "signature": _signature("frontier_ours", f)}
-            target = _cache_path(Path(out), "frontier_ours", Path(f), int(seed))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(unit, default=float))
-            written += 1
-    return written
+            yield Path(f), int(seed), trace
 
 
 def _cached(out: Path, group: str, path: Path, seed: int, rows: bool = True) -> dict | None:

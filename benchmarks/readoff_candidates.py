@@ -210,26 +210,19 @@ def _fit_unit(args: tuple[str, int]) -> list[dict]:
 
 def _units(name: str, fits: pd.DataFrame | None) -> list[tuple[str, int, list[dict], dict | None]]:
     runs, seeds, _ = SETS[name]
-    checks = pd.read_csv(FRONTIER / name / "autoterm_checks.csv.gz")
-    checks = checks[checks.variant == "frontier_ours"]
-    fields = sweeps.trace_fields("frontier_ours")
     shares: dict[tuple, dict[int, float]] = {}
     if fits is not None:
         for (d, m, s), g in fits.groupby(["dataset", "model", "seed"]):
             shares[(d, m, int(s))] = dict(zip(g.n.astype(int), g.noise_share.astype(float)))
     units = []
-    for f in pr.run_files(list(runs)):
+    for f, seed, trace in pr.committed_traces(
+        list(runs), FRONTIER / name / "autoterm_checks.csv.gz"
+    ):
+        if seed not in seeds:
+            continue
         dataset, model = parse_name(f)
-        mine = checks[(checks.dataset == dataset) & (checks.model == model)]
-        for seed, g in mine.groupby("seed"):
-            if int(seed) not in seeds:
-                continue
-            trace = [
-                {"n": int(r["n"]), **{k: pr.finite_or_none(r[k]) for k in fields}}
-                for r in g.sort_values("n").to_dict("records")
-            ]
-            key = (dataset, model, int(seed))
-            units.append((str(f), int(seed), trace, shares.get(key) if fits is not None else None))
+        mine = shares.get((dataset, model, seed)) if fits is not None else None
+        units.append((str(f), seed, trace, mine))
     return units
 
 
